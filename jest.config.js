@@ -1,0 +1,17 @@
+// ESM all the way: @actions/* v3 ship only ESM, so tests run as native ESM
+// (node --experimental-vm-modules) and ts-jest emits ESM. See CONTRIBUTING.md.
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }];
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': tsJest },
+  testEnvironment: 'node',
+  // Keep `::error::`-style workflow commands from leaking into the test log.
+  setupFiles: ['<rootDir>/test/setup-env.ts'],
+};
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    { ...common, displayName: 'bundles', testMatch: ['<rootDir>/test/bundles/**/*.test.ts'] },
+  ],
+};

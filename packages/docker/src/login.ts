@@ -1,0 +1,56 @@
+import * as core from '@actions/core';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigurationError, ExternalError, tail } from '@kubeline/toolkit';
+import { DockerCli } from './docker';
+
+export interface LoginSettings {
+  registry: string;
+  username: string;
+  password: string;
+}
+
+const STATE_CONFIG = 'docker-config';
+const STATE_REGISTRY = 'docker-registry';
+
+/**
+ * Logs in with a throw-away DOCKER_CONFIG under RUNNER_TEMP so the credential
+ * never lands in ~/.docker; the post step logs out and deletes it. The user's
+ * existing config, CLI plugins and buildx builders stay visible.
+ */
+export async function login(docker: DockerCli, settings: LoginSettings): Promise<void> {
+  core.setSecret(settings.password);
+  const userConfig = process.env.DOCKER_CONFIG || join(homedir(), '.docker');
+  const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'kubeline-docker-config-'));
+  core.saveState(STATE_CONFIG, dir);
+  core.saveState(STATE_REGISTRY, settings.registry);
+  if (existsSync(join(userConfig, 'config.json'))) cpSync(join(userConfig, 'config.json'), join(dir, 'config.json'));
+  for (const shared of ['cli-plugins', 'buildx', 'contexts']) {
+    if (existsSync(join(userConfig, shared))) symlinkSync(join(userConfig, shared), join(dir, shared));
+  }
+  docker.setConfigDir(dir);
+  const result = await docker.login(settings.registry, settings.username, settings.password);
+  if (result.exitCode !== 0) {
+    const said = tail(result.stderr, 3);
+    if (/unauthorized|401|denied|incorrect username or password/i.test(said)) {
+      throw new ConfigurationError(
+        `${settings.registry} rejected the credentials of user '${settings.username}'. Check 'username' and 'password' (a token needs permission to push).`,
+        'password',
+      );
+    }
+    throw new ExternalError(`login to ${settings.registry} failed`, said);
+  }
+  core.info(`Logged in to ${settings.registry} as ${settings.username} (temporary docker config).`);
+}
+
+/** Post step: log out and delete the temporary docker config. */
+export async function logoutFromState(docker: DockerCli): Promise<void> {
+  const dir = core.getState(STATE_CONFIG);
+  if (!dir) return;
+  docker.setConfigDir(dir);
+  const registry = core.getState(STATE_REGISTRY);
+  if (registry) await docker.logout(registry);
+  rmSync(dir, { recursive: true, force: true });
+  core.info(`Logged out of ${registry} and removed the temporary docker config.`);
+}

@@ -1,0 +1,142 @@
+import * as core from '@actions/core';
+import { ConfigurationError, ExternalError, type RunContext, tail, table, withRetries } from '@kubeline/toolkit';
+import { type BuildOutcome, type BuildSettings, buildStage, loadDockerfile } from './build';
+import { DockerCli, digestFromPushOutput } from './docker';
+import { type LoginSettings, login } from './login';
+import { type ImageMetadata, computeMetadata } from './metadata';
+import { RegistryClient, type RegistryCredentials, splitReference } from './registry';
+
+export interface PushSettings {
+  build: BuildSettings;
+  images: string[];
+  tags: string;
+  flavor: string;
+  shaLength: number;
+  push: boolean;
+  login?: LoginSettings;
+  /** Attempts after the first for each push. */
+  retries: number;
+}
+
+export interface PushedRef {
+  ref: string;
+  digest: string;
+}
+
+export interface PushOutcome {
+  build: BuildOutcome;
+  metadata: ImageMetadata;
+  digest: string;
+  imageRef: string;
+  pushed: PushedRef[];
+}
+
+/**
+ * Builds the final stage (reusing the test build's cache), tags it with the
+ * metadata rules, pushes every tag with bounded retries, and proves the push
+ * by resolving each tag on its registry to the same digest.
+ */
+export async function pushImage(docker: DockerCli, settings: PushSettings, context: RunContext): Promise<PushOutcome> {
+  const { dockerfile } = loadDockerfile(settings.build);
+  const metadata = computeMetadata({
+    images: settings.images,
+    tags: settings.tags,
+    flavor: settings.flavor,
+    shaLength: settings.shaLength,
+    labels: settings.build.labels.map(([k, v]) => `${k}=${v}`),
+    context,
+  });
+  if (settings.push && metadata.tags.length === 0) {
+    throw new ConfigurationError('no tag rule is enabled for this event, so there is nothing to push. Add a rule such as type=sha.', 'tags');
+  }
+  const target = settings.build.target || dockerfile.stages[dockerfile.stages.length - 1].name;
+  await docker.ping();
+  if (settings.login) await login(docker, settings.login);
+
+  const build = await buildStage(docker, settings.build, target, metadata.tags, metadata.labels);
+  core.info(`Built ${build.imageId} from stage '${build.target}': ${build.cachedSteps} steps from cache, ${build.ranSteps} run.`);
+  if (!settings.push) {
+    return { build, metadata, digest: '', imageRef: metadata.tags[0] ?? build.imageId, pushed: [] };
+  }
+
+  const pushed: PushedRef[] = [];
+  for (const ref of metadata.tags) {
+    const digest = await pushWithRetries(docker, ref, settings);
+    pushed.push({ ref, digest });
+  }
+  const digests = new Set(pushed.map((p) => p.digest));
+  if (digests.size !== 1) {
+    throw new ExternalError(`the pushed tags point at different digests: ${pushed.map((p) => `${p.ref} → ${p.digest}`).join(', ')}`);
+  }
+  const digest = pushed[0].digest;
+  await verifyPushed(pushed, settings.login);
+  const first = splitReference(pushed[0].ref);
+  const imageRef = `${pushed[0].ref.slice(0, pushed[0].ref.length - first.reference.length - 1)}@${digest}`;
+  return { build, metadata, digest, imageRef, pushed };
+}
+
+/** Transient registry trouble, as the Docker engine words it. */
+export function isTransientPushError(output: string): boolean {
+  if (/unauthorized|denied|authentication required|name unknown|manifest invalid/i.test(output)) return false;
+  return /\b5\d\d\b|429|too ?many ?requests|service unavailable|bad gateway|gateway time-?out|connection reset|connection refused|broken pipe|i\/o timeout|timed? ?out|unexpected EOF|\bEOF\b/i.test(
+    output,
+  );
+}
+
+async function pushWithRetries(docker: DockerCli, ref: string, settings: PushSettings): Promise<string> {
+  const { registry } = splitReference(ref);
+  const client = new RegistryClient(registry, credentialsFor(registry, settings.login));
+  return withRetries(
+    async (attempt) => {
+      const result = await docker.push(ref, { group: `Push ${ref}${attempt ? ` (attempt ${attempt + 1})` : ''}` });
+      const output = result.stdout + result.stderr;
+      if (result.exitCode !== 0) {
+        if (/unauthorized|authentication required|denied/i.test(output)) {
+          throw new ConfigurationError(
+            `${registry} refused the push of ${ref} (${tail(result.stderr, 1).trim()}). Give 'username' and 'password' for ${registry}, with permission to push to it.`,
+            'password',
+          );
+        }
+        throw new ExternalError(`push of ${ref} failed`, tail(output, 5));
+      }
+      const digest = digestFromPushOutput(output);
+      if (!digest) throw new ExternalError(`push of ${ref} reported no digest`, tail(output, 5));
+      return digest;
+    },
+    {
+      what: `push of ${ref}`,
+      retries: settings.retries,
+      baseDelayMs: 1000,
+      maxDelayMs: 30_000,
+      isRetryable: (err) => err instanceof ExternalError && !(err instanceof ConfigurationError) && isTransientPushError(err.detail),
+      // The engine hides the registry's headers; ask the registry itself how long to wait.
+      retryAfterMs: async () => (await client.ping().catch(() => undefined))?.retryAfterMs,
+    },
+  );
+}
+
+function credentialsFor(registry: string, loginSettings?: LoginSettings): RegistryCredentials | undefined {
+  return loginSettings && loginSettings.registry === registry
+    ? { username: loginSettings.username, password: loginSettings.password }
+    : undefined;
+}
+
+/** Every tag must resolve on its registry to the digest we pushed: a partial push is a failure. */
+async function verifyPushed(pushed: PushedRef[], loginSettings?: LoginSettings): Promise<void> {
+  const wrong: string[] = [];
+  for (const { ref, digest } of pushed) {
+    const { registry, repository, reference } = splitReference(ref);
+    const found = await new RegistryClient(registry, credentialsFor(registry, loginSettings)).resolve(repository, reference);
+    if (found !== digest) wrong.push(`${ref} resolves to ${found ?? 'nothing'}, expected ${digest}`);
+  }
+  if (wrong.length) throw new ExternalError(`the registry does not hold what was pushed: ${wrong.join('; ')}`);
+}
+
+export function pushSummary(outcome: PushOutcome): string {
+  const rows = outcome.pushed.map((p) => [`\`${p.ref}\``, `\`${p.digest}\``]);
+  return (
+    `### push-image\n\nBuilt stage \`${outcome.build.target}\` with ${outcome.build.builder === 'buildx' ? 'docker buildx' : 'docker build (BuildKit)'}: ` +
+    `${outcome.build.cachedSteps} steps from cache, ${outcome.build.ranSteps} run.\n\n` +
+    (rows.length ? table(['Pushed', 'Digest'], rows) + `\nImmutable reference: \`${outcome.imageRef}\`\n` : 'Not pushed (`push: false`); loaded into the engine.\n')
+  );
+}

@@ -1,0 +1,47 @@
+import * as core from '@actions/core';
+import { basename, resolve } from 'node:path';
+import { ConfigurationError, type RunContext, table } from '@kubeline/toolkit';
+import { type BuildOutcome, type BuildSettings, buildStage, loadDockerfile } from './build';
+import { defaultTestTarget } from './dockerfile';
+import { DockerCli } from './docker';
+
+export interface TestImageOutcome extends BuildOutcome {
+  /** The local reference run-tests takes. */
+  image: string;
+}
+
+/** Name for the test image when the user gives none: local, per commit. */
+export function defaultTestImageName(context: string, run: RunContext): string {
+  const name = basename(resolve(context)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'app';
+  const tag = (run.commitSha || 'local').slice(0, 12);
+  return `kubeline-test/${name}:${tag}`;
+}
+
+/** Builds the test stage of a multi-stage Dockerfile and loads it into the engine. */
+export async function buildTestImage(
+  docker: DockerCli,
+  settings: BuildSettings,
+  image: string,
+  run: RunContext,
+): Promise<TestImageOutcome> {
+  const { file, dockerfile } = loadDockerfile(settings);
+  const name = image || defaultTestImageName(settings.context, run);
+  if (!/^[a-z0-9]+([._/:-][a-z0-9]+)*(:[\w][\w.-]{0,127})?$/.test(name.replace(/^[^/]+:\d+\//, 'x/'))) {
+    throw new ConfigurationError(`'${name}' is not a valid image name (lowercase letters, digits, '.', '_', '-', '/', optional ':tag').`, 'image');
+  }
+  const target = settings.target || defaultTestTarget(dockerfile, file);
+  await docker.ping();
+  const outcome = await buildStage(docker, settings, target, [name], run.commitSha ? { 'org.opencontainers.image.revision': run.commitSha } : {});
+  core.info(`Test image ${name} (${outcome.imageId}) built from stage '${outcome.target}'.`);
+  return { ...outcome, image: name };
+}
+
+export function testImageSummary(o: TestImageOutcome): string {
+  return (
+    `### build-test-image\n\n` +
+    table(
+      ['Image', 'Stage', 'Builder', 'Steps from cache', 'Steps run'],
+      [[`\`${o.image}\``, o.target, o.builder === 'buildx' ? 'docker buildx build' : 'DOCKER_BUILDKIT=1 docker build', o.cachedSteps, o.ranSteps]],
+    )
+  );
+}

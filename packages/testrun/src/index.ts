@@ -1,0 +1,2 @@
+export * from './junit';
+export * from './run';

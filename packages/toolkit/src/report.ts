@@ -1,0 +1,41 @@
+import * as core from '@actions/core';
+
+export interface Location {
+  file?: string;
+  line?: number;
+  column?: number;
+  title?: string;
+}
+
+/** A finding in a user's file: an annotation at file:line where we know it. */
+export function annotate(level: 'error' | 'warning' | 'notice', message: string, where: Location = {}): void {
+  const props: core.AnnotationProperties = {
+    title: where.title,
+    file: where.file,
+    startLine: where.line,
+    startColumn: where.column,
+  };
+  if (level === 'error') core.error(message, props);
+  else if (level === 'warning') core.warning(message, props);
+  else core.notice(message, props);
+}
+
+export type Cell = string | number;
+
+/** Markdown-safe text for a summary table cell. */
+export function cell(value: Cell): string {
+  return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+/** A Markdown table for the job summary. */
+export function table(header: string[], rows: Cell[][]): string {
+  const lines = [`| ${header.map(cell).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  for (const row of rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
+  return lines.join('\n') + '\n';
+}
+
+/** Appends Markdown to the job summary (no-op outside a runner). */
+export async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  await core.summary.addRaw(markdown, true).write();
+}
