@@ -9,6 +9,8 @@ const common = {
   setupFiles: ['<rootDir>/test/setup-env.ts'],
 };
 export default {
+  // Integration tests build images and push them: minutes, not seconds.
+  testTimeout: 600_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },

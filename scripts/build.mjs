@@ -3,7 +3,7 @@
 // `--check` rebuilds into a temporary folder and fails when dist/ differs:
 // dist/ is committed because the runner executes it straight from the repo.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -31,6 +31,9 @@ for (const { name, entry } of entries) {
 }
 // The bundles are ESM; this marker makes Node treat them so wherever dist/ is copied.
 writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }, null, 2) + '\n');
+
+// The action READMEs' input tables come from action.yml.
+execFileSync(process.execPath, [join(root, 'scripts', 'docs.mjs'), ...(check ? ['--check'] : [])], { stdio: 'inherit' });
 
 if (check) {
   const stale = [];

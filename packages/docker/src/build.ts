@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { ConfigurationError, ExternalError, annotate, tail } from '@kubeline/toolkit';
+import { join, resolve } from 'node:path';
+import { ConfigurationError, ExternalError, annotate, displayPath } from '@kubeline/toolkit';
 import { type Builder, DockerCli } from './docker';
 import { type Dockerfile, lineOfStep, parseDockerfile, requireStage } from './dockerfile';
 
@@ -44,12 +44,12 @@ export function loadDockerfile(settings: BuildSettings): { file: string; dockerf
     text = readFileSync(file, 'utf8');
   } catch {
     throw new ConfigurationError(
-      `no Dockerfile at '${relative(process.cwd(), file) || file}'. Set 'file' to the Dockerfile's path, or 'context' to the folder that holds it.`,
+      `no Dockerfile at '${displayPath(file)}'. Set 'file' to the Dockerfile's path, or 'context' to the folder that holds it.`,
       'file',
     );
   }
   const dockerfile = parseDockerfile(text);
-  if (dockerfile.stages.length === 0) throw new ConfigurationError(`'${relative(process.cwd(), file)}' has no FROM line.`, 'file');
+  if (dockerfile.stages.length === 0) throw new ConfigurationError(`'${displayPath(file)}' has no FROM line.`, 'file');
   for (const [id] of settings.secrets) {
     if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new ConfigurationError(`secret id '${id}' may hold only letters, digits, '_', '.' and '-'.`, 'secrets');
   }
@@ -70,7 +70,11 @@ export async function buildStage(
   extraLabels: Record<string, string> = {},
 ): Promise<BuildOutcome> {
   const { file, dockerfile } = loadDockerfile(settings);
-  const stage = requireStage(dockerfile, target, relative(process.cwd(), file));
+  const stage = requireStage(dockerfile, target, displayPath(file));
+  const isLast = stage.index === dockerfile.stages.length - 1;
+  if (stage.name === String(stage.index) && !isLast) {
+    throw new ConfigurationError(`stage ${stage.index} of ${displayPath(file)} has no name, so it cannot be built on its own. Name it (FROM … AS <name>).`, 'target');
+  }
   const builder = await docker.builder();
   core.info(
     builder === 'buildx'
@@ -90,7 +94,8 @@ export async function buildStage(
       {
         context: resolve(settings.context),
         file,
-        target: stage.name,
+        // An unnamed last stage is what a plain build produces anyway.
+        target: stage.name === String(stage.index) ? undefined : stage.name,
         buildArgs: settings.buildArgs,
         secretFiles,
         labels: { ...Object.fromEntries(settings.labels), ...extraLabels },
@@ -101,13 +106,14 @@ export async function buildStage(
         platform: settings.platform || undefined,
         iidFile,
       },
-      { group: `Build stage '${stage.name}' of ${relative(process.cwd(), file)}` },
+      { group: `Build stage '${stage.name}' of ${displayPath(file)}` },
     );
     const log = result.stderr + result.stdout;
     if (result.exitCode !== 0) {
       const failure = explainBuildFailure(log, dockerfile);
-      annotate('error', failure.message, { file: relative(process.cwd(), file), line: failure.line, title: 'Docker build failed' });
-      throw new ExternalError(`building stage '${stage.name}' failed: ${failure.message}`, tail(log, 15));
+      annotate('error', failure.message, { file: displayPath(file), line: failure.line, title: 'Docker build failed' });
+      // The full log is already in the group above; the message carries the cause.
+      throw new ExternalError(`building stage '${stage.name}' failed: ${failure.message}`);
     }
     const imageId = readFileSync(iidFile, 'utf8').trim();
     const counts = countSteps(log);

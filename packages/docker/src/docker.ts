@@ -5,7 +5,8 @@ export type Builder = 'buildx' | 'classic';
 export interface BuildRequest {
   context: string;
   file: string;
-  target: string;
+  /** Stage name; undefined builds the last stage (which may have no name). */
+  target?: string;
   buildArgs: Array<[string, string]>;
   /** Secret id → file holding the value (0600, removed by the caller). */
   secretFiles: Array<[string, string]>;
@@ -72,7 +73,8 @@ export class DockerCli {
 
   buildArgs(req: BuildRequest, builder: Builder): string[] {
     const args = builder === 'buildx' ? ['buildx', 'build', '--load'] : ['build'];
-    args.push('--progress=plain', '--file', req.file, '--target', req.target, '--iidfile', req.iidFile);
+    args.push('--progress=plain', '--file', req.file, '--iidfile', req.iidFile);
+    if (req.target) args.push('--target', req.target);
     for (const [k, v] of req.buildArgs) args.push('--build-arg', `${k}=${v}`);
     for (const [id, file] of req.secretFiles) args.push('--secret', `id=${id},src=${file}`);
     for (const [k, v] of Object.entries(req.labels)) args.push('--label', `${k}=${v}`);

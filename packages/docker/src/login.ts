@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError, ExternalError, tail } from '@kubeline/toolkit';
@@ -53,4 +53,21 @@ export async function logoutFromState(docker: DockerCli): Promise<void> {
   if (registry) await docker.logout(registry);
   rmSync(dir, { recursive: true, force: true });
   core.info(`Logged out of ${registry} and removed the temporary docker config.`);
+}
+
+/**
+ * Credentials for a registry from the docker config in use (plain `auths`
+ * entries, as `docker login` writes them without a credential helper).
+ */
+export function dockerConfigCredentials(registry: string, configDir = process.env.DOCKER_CONFIG || join(homedir(), '.docker')): { username: string; password: string } | undefined {
+  try {
+    const config = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as { auths?: Record<string, { auth?: string }> };
+    const auth = config.auths?.[registry]?.auth ?? config.auths?.[`https://${registry}`]?.auth;
+    if (!auth) return undefined;
+    const decoded = Buffer.from(auth, 'base64').toString();
+    const colon = decoded.indexOf(':');
+    return colon > 0 ? { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) } : undefined;
+  } catch {
+    return undefined;
+  }
 }

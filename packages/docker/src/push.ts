@@ -2,9 +2,9 @@ import * as core from '@actions/core';
 import { ConfigurationError, ExternalError, type RunContext, tail, table, withRetries } from '@kubeline/toolkit';
 import { type BuildOutcome, type BuildSettings, buildStage, loadDockerfile } from './build';
 import { DockerCli, digestFromPushOutput } from './docker';
-import { type LoginSettings, login } from './login';
+import { type LoginSettings, dockerConfigCredentials, login } from './login';
 import { type ImageMetadata, computeMetadata } from './metadata';
-import { RegistryClient, type RegistryCredentials, splitReference } from './registry';
+import { RegistryClient, type RegistryCredentials, RegistryHttpError, splitReference } from './registry';
 
 export interface PushSettings {
   build: BuildSettings;
@@ -37,7 +37,6 @@ export interface PushOutcome {
  * by resolving each tag on its registry to the same digest.
  */
 export async function pushImage(docker: DockerCli, settings: PushSettings, context: RunContext): Promise<PushOutcome> {
-  const { dockerfile } = loadDockerfile(settings.build);
   const metadata = computeMetadata({
     images: settings.images,
     tags: settings.tags,
@@ -46,6 +45,11 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
     labels: settings.build.labels.map(([k, v]) => `${k}=${v}`),
     context,
   });
+  // The commit's date, not the clock's: the same commit builds the same image
+  // config, so a rerun pushes the same digest.
+  metadata.labels['org.opencontainers.image.created'] = context.commitDate.toISOString();
+  metadata.annotations['org.opencontainers.image.created'] = context.commitDate.toISOString();
+  const { dockerfile } = loadDockerfile(settings.build);
   if (settings.push && metadata.tags.length === 0) {
     throw new ConfigurationError('no tag rule is enabled for this event, so there is nothing to push. Add a rule such as type=sha.', 'tags');
   }
@@ -77,7 +81,7 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
 
 /** Transient registry trouble, as the Docker engine words it. */
 export function isTransientPushError(output: string): boolean {
-  if (/unauthorized|denied|authentication required|name unknown|manifest invalid/i.test(output)) return false;
+  if (/unauthorized|denied|authentication required|no basic auth credentials|name unknown|manifest invalid/i.test(output)) return false;
   return /\b5\d\d\b|429|too ?many ?requests|service unavailable|bad gateway|gateway time-?out|connection reset|connection refused|broken pipe|i\/o timeout|timed? ?out|unexpected EOF|\bEOF\b/i.test(
     output,
   );
@@ -86,12 +90,13 @@ export function isTransientPushError(output: string): boolean {
 async function pushWithRetries(docker: DockerCli, ref: string, settings: PushSettings): Promise<string> {
   const { registry } = splitReference(ref);
   const client = new RegistryClient(registry, credentialsFor(registry, settings.login));
+  await client.waitUntilUp(settings.retries);
   return withRetries(
     async (attempt) => {
       const result = await docker.push(ref, { group: `Push ${ref}${attempt ? ` (attempt ${attempt + 1})` : ''}` });
       const output = result.stdout + result.stderr;
       if (result.exitCode !== 0) {
-        if (/unauthorized|authentication required|denied/i.test(output)) {
+        if (/unauthorized|authentication required|no basic auth credentials|denied/i.test(output)) {
           throw new ConfigurationError(
             `${registry} refused the push of ${ref} (${tail(result.stderr, 1).trim()}). Give 'username' and 'password' for ${registry}, with permission to push to it.`,
             'password',
@@ -115,10 +120,11 @@ async function pushWithRetries(docker: DockerCli, ref: string, settings: PushSet
   );
 }
 
+/** The login input's credentials for that registry, else what the docker config holds for it. */
 function credentialsFor(registry: string, loginSettings?: LoginSettings): RegistryCredentials | undefined {
   return loginSettings && loginSettings.registry === registry
     ? { username: loginSettings.username, password: loginSettings.password }
-    : undefined;
+    : dockerConfigCredentials(registry);
 }
 
 /** Every tag must resolve on its registry to the digest we pushed: a partial push is a failure. */
@@ -126,7 +132,14 @@ async function verifyPushed(pushed: PushedRef[], loginSettings?: LoginSettings):
   const wrong: string[] = [];
   for (const { ref, digest } of pushed) {
     const { registry, repository, reference } = splitReference(ref);
-    const found = await new RegistryClient(registry, credentialsFor(registry, loginSettings)).resolve(repository, reference);
+    const found = await new RegistryClient(registry, credentialsFor(registry, loginSettings))
+      .resolve(repository, reference)
+      .catch((err: unknown) => {
+        if (err instanceof RegistryHttpError && (err.status === 401 || err.status === 403)) {
+          throw new ConfigurationError(`${registry} would not let us read back ${ref} to verify the push (${err.status}). Give 'username' and 'password' for ${registry}.`, 'password');
+        }
+        throw err;
+      });
     if (found !== digest) wrong.push(`${ref} resolves to ${found ?? 'nothing'}, expected ${digest}`);
   }
   if (wrong.length) throw new ExternalError(`the registry does not hold what was pushed: ${wrong.join('; ')}`);

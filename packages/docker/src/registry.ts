@@ -112,6 +112,36 @@ export class RegistryClient {
     return { status: r.status, retryAfterMs: parseRetryAfter(r.headers.get('retry-after')) };
   }
 
+  /**
+   * Waits, within the retry budget, until the registry answers at all (any
+   * status but 5xx/429). The engine retries a failing layer upload for about a
+   * minute on its own, so a registry that is down must be caught here, quickly.
+   */
+  async waitUntilUp(retries: number): Promise<void> {
+    await withRetries(
+      async () => {
+        let probe: { status: number; retryAfterMs?: number };
+        try {
+          probe = await this.ping();
+        } catch (err) {
+          const code = (err as { cause?: { code?: string } }).cause?.code ?? 'no answer';
+          throw new RegistryHttpError(`${this.registry} is not answering (${code})`, 0);
+        }
+        if (isTransientStatus(probe.status)) {
+          throw new RegistryHttpError(`${this.registry} answers ${probe.status}`, probe.status, probe.retryAfterMs);
+        }
+      },
+      {
+        what: `reaching ${this.registry}`,
+        retries,
+        baseDelayMs: 1000,
+        maxDelayMs: 30_000,
+        isRetryable: (e) => e instanceof RegistryHttpError,
+        retryAfterMs: (e) => (e instanceof RegistryHttpError ? e.retryAfterMs : undefined),
+      },
+    );
+  }
+
   /** The digest a tag or digest reference resolves to, or undefined when absent. */
   async resolve(repository: string, reference: string): Promise<string | undefined> {
     return withRetries(

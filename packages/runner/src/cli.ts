@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifest, repoRootFrom, runLocalAction } from './runner';
 
-const USAGE = `Usage: kubeline run <action> [--<input> <value>]... [--json] [--event-name NAME] [--event PATH] [--debug]
+const USAGE = `Usage: kubeline run <action> [--<input> <value>]... [--secret-env <input>=<VAR>]... [--json] [--event-name NAME] [--event PATH] [--debug]
 
 Runs an action's bundle from dist/ the way the GitHub runner does, and prints
 its outputs and job summary. Multi-line inputs: repeat the flag or use \\n.
@@ -46,6 +46,16 @@ async function main(argv: string[]): Promise<number> {
     else if (flag === '--debug') debug = true;
     else if (flag === '--event-name') eventName = rest[++i];
     else if (flag === '--event') eventPath = resolve(rest[++i]);
+    else if (flag === '--secret-env') {
+      // --secret-env password=VAR: the value comes from the environment, never from argv.
+      const [name, variable] = (rest[++i] ?? '').split('=');
+      const value = variable ? process.env[variable] : undefined;
+      if (!name || value === undefined) {
+        console.error(`kubeline: --secret-env wants <input>=<VARIABLE> naming a set variable.`);
+        return 2;
+      }
+      inputs[name] = value;
+    }
     else if (flag.startsWith('--')) {
       const eq = flag.indexOf('=');
       const name = eq > 0 ? flag.slice(2, eq) : flag.slice(2);

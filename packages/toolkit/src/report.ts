@@ -1,4 +1,11 @@
 import * as core from '@actions/core';
+import { isAbsolute, relative } from 'node:path';
+
+/** A path as the user knows it: relative to the workspace when inside it. */
+export function displayPath(path: string, workspace = process.env.GITHUB_WORKSPACE || process.cwd()): string {
+  const rel = relative(workspace, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
 
 export interface Location {
   file?: string;
