@@ -81,3 +81,8 @@ test('pushing to an auth registry without credentials says which inputs to give'
   const r = await act('push-image', { context: demoDir, images: `${bed.registry}/${repo}`, tags: 'ci', retries: '0' });
   expect(failureOf(r)).toMatch(/input 'password': .*refused the push.*Give 'username' and 'password'/);
 });
+
+test('push-by-digest without buildx says it needs buildx', async () => {
+  const msg = failureOf(await act('push-image', { context: demoDir, images: `${bed.registryNoAuth}/x`, 'push-by-digest': 'true' }));
+  expect(msg).toContain("input 'push-by-digest': needs docker buildx");
+});

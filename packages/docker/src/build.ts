@@ -30,6 +30,8 @@ export interface BuildOutcome {
   /** Steps BuildKit took from its cache / ran, from the plain progress log. */
   cachedSteps: number;
   ranSteps: number;
+  /** With push by digest: the manifest digest buildx pushed. */
+  pushedDigest?: string;
 }
 
 /** Checks paths and reads the Dockerfile before any work starts. */
@@ -68,6 +70,7 @@ export async function buildStage(
   target: string,
   tags: string[],
   extraLabels: Record<string, string> = {},
+  pushByDigest?: string[],
 ): Promise<BuildOutcome> {
   const { file, dockerfile } = loadDockerfile(settings);
   const stage = requireStage(dockerfile, target, displayPath(file));
@@ -90,6 +93,7 @@ export async function buildStage(
       return [id, path];
     });
     const iidFile = join(work, 'iid');
+    const metadataFile = join(work, 'metadata.json');
     const result = await docker.build(
       {
         context: resolve(settings.context),
@@ -105,6 +109,7 @@ export async function buildStage(
         noCache: settings.noCache,
         platform: settings.platform || undefined,
         iidFile,
+        pushByDigest: pushByDigest ? { repositories: pushByDigest, metadataFile } : undefined,
       },
       { group: `Build stage '${stage.name}' of ${displayPath(file)}` },
     );
@@ -117,7 +122,10 @@ export async function buildStage(
     }
     const imageId = readFileSync(iidFile, 'utf8').trim();
     const counts = countSteps(log);
-    return { imageId, target: stage.name, stages: dockerfile.stages.map((s) => s.name), builder, ...counts };
+    const pushedDigest = pushByDigest
+      ? (JSON.parse(readFileSync(metadataFile, 'utf8')) as Record<string, string>)['containerimage.digest']
+      : undefined;
+    return { imageId, target: stage.name, stages: dockerfile.stages.map((s) => s.name), builder, pushedDigest, ...counts };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

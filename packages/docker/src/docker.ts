@@ -18,6 +18,11 @@ export interface BuildRequest {
   platform?: string;
   /** Where BuildKit writes the image id. */
   iidFile: string;
+  /**
+   * buildx only: push straight from the build by digest, with no tag, to
+   * these repositories, writing the result to `metadataFile`.
+   */
+  pushByDigest?: { repositories: string[]; metadataFile: string };
 }
 
 /**
@@ -71,8 +76,19 @@ export class DockerCli {
     return this.builderKind;
   }
 
+  /** The current buildx builder's driver (`docker`, `docker-container`, …). */
+  async buildxDriver(): Promise<string> {
+    const r = await this.exec(['buildx', 'inspect'], { silent: true, allowFailure: true });
+    return /^Driver:\s*(\S+)/m.exec(r.stdout)?.[1] ?? 'unknown';
+  }
+
   buildArgs(req: BuildRequest, builder: Builder): string[] {
-    const args = builder === 'buildx' ? ['buildx', 'build', '--load'] : ['build'];
+    const args = builder === 'buildx' ? ['buildx', 'build'] : ['build'];
+    if (builder === 'buildx' && req.pushByDigest) {
+      const names = req.pushByDigest.repositories.join(',');
+      args.push('--output', `type=image,"name=${names}",push-by-digest=true,name-canonical=true,push=true`);
+      args.push('--metadata-file', req.pushByDigest.metadataFile);
+    } else if (builder === 'buildx') args.push('--load');
     args.push('--progress=plain', '--file', req.file, '--iidfile', req.iidFile);
     if (req.target) args.push('--target', req.target);
     for (const [k, v] of req.buildArgs) args.push('--build-arg', `${k}=${v}`);

@@ -37,6 +37,7 @@ export function readPushSettings(inputs: Inputs): import('./push').PushSettings 
     flavor: inputs.multiline('flavor'),
     shaLength: inputs.integer('sha-length', 7, 4, 40),
     push: inputs.boolean('push', true),
+    pushByDigest: inputs.boolean('push-by-digest', false),
     retries: inputs.integer('retries', 4, 0, 10),
     login: username ? { registry: registry || splitReference(images[0]).registry, username, password } : undefined,
   };

@@ -13,6 +13,8 @@ export interface PushSettings {
   flavor: string;
   shaLength: number;
   push: boolean;
+  /** Push by digest only, no tag (promotion flows); needs buildx. */
+  pushByDigest: boolean;
   login?: LoginSettings;
   /** Attempts after the first for each push. */
   retries: number;
@@ -50,13 +52,14 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
   metadata.labels['org.opencontainers.image.created'] = context.commitDate.toISOString();
   metadata.annotations['org.opencontainers.image.created'] = context.commitDate.toISOString();
   const { dockerfile } = loadDockerfile(settings.build);
-  if (settings.push && metadata.tags.length === 0) {
+  if (settings.push && !settings.pushByDigest && metadata.tags.length === 0) {
     throw new ConfigurationError('no tag rule is enabled for this event, so there is nothing to push. Add a rule such as type=sha.', 'tags');
   }
   const target = settings.build.target || dockerfile.stages[dockerfile.stages.length - 1].name;
   await docker.ping();
   if (settings.login) await login(docker, settings.login);
 
+  if (settings.pushByDigest) return pushByDigest(docker, settings, target, metadata);
   const build = await buildStage(docker, settings.build, target, metadata.tags, metadata.labels);
   core.info(`Built ${build.imageId} from stage '${build.target}': ${build.cachedSteps} steps from cache, ${build.ranSteps} run.`);
   if (!settings.push) {
@@ -77,6 +80,47 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
   const first = splitReference(pushed[0].ref);
   const imageRef = `${pushed[0].ref.slice(0, pushed[0].ref.length - first.reference.length - 1)}@${digest}`;
   return { build, metadata, digest, imageRef, pushed };
+}
+
+/**
+ * Pushes from the build itself, by digest, with no tag: buildx's
+ * push-by-digest output. The build is cached, so a retry only pushes again.
+ */
+async function pushByDigest(docker: DockerCli, settings: PushSettings, target: string, metadata: ImageMetadata): Promise<PushOutcome> {
+  if ((await docker.builder()) !== 'buildx') {
+    throw new ConfigurationError(
+      'needs docker buildx (GitHub-hosted runners have it): the classic builder can only push tags. Install the buildx plugin, or push with tags.',
+      'push-by-digest',
+    );
+  }
+  const driver = await docker.buildxDriver();
+  if (driver === 'docker') {
+    throw new ConfigurationError(
+      "needs a buildx builder with the docker-container driver; the current builder uses the docker driver, which cannot push by digest. Add docker/setup-buildx-action before this step.",
+      'push-by-digest',
+    );
+  }
+  const repositories = settings.images.map((i) => i.toLowerCase());
+  for (const repo of repositories) {
+    const { registry } = splitReference(repo);
+    await new RegistryClient(registry, credentialsFor(registry, settings.login)).waitUntilUp(settings.retries);
+  }
+  const build = await withRetries(
+    // A failed push inside the build surfaces as the build's error message.
+    () => buildStage(docker, settings.build, target, [], metadata.labels, repositories),
+    {
+      what: `push by digest to ${repositories.join(', ')}`,
+      retries: settings.retries,
+      baseDelayMs: 1000,
+      maxDelayMs: 30_000,
+      isRetryable: (err) => err instanceof ExternalError && isTransientPushError(err.message),
+    },
+  );
+  const digest = build.pushedDigest;
+  if (!digest) throw new ExternalError('buildx pushed but reported no digest');
+  const pushed = repositories.map((repo) => ({ ref: `${repo}@${digest}`, digest }));
+  await verifyPushed(pushed, settings.login);
+  return { build, metadata: { ...metadata, tags: [], tagNames: [] }, digest, imageRef: pushed[0].ref, pushed };
 }
 
 /** Transient registry trouble, as the Docker engine words it. */

@@ -1,0 +1,127 @@
+import { ConfigurationError, Inputs, objectInputs } from '@kubeline/toolkit';
+import { parseServices, readTestRunSettings, shellCommand, splitCommand } from '../src/run';
+
+const settings = (values: Record<string, string>) => readTestRunSettings(new Inputs(objectInputs(values)));
+
+/** The message a ConfigurationError carries, or a failure when none is thrown. */
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigurationError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('shellCommand', () => {
+  test('sh stops at the first failing line', () => {
+    expect(shellCommand('sh', 'a\nb')).toEqual(['sh', '-e', '-c', 'a\nb']);
+  });
+  test('bash also fails a pipeline with a failing command', () => {
+    expect(shellCommand('bash', 'a | b')).toEqual(['bash', '-e', '-o', 'pipefail', '-c', 'a | b']);
+  });
+  test('another shell is a program with its options, given the script by -c', () => {
+    expect(shellCommand('python3 -u', 'print(1)')).toEqual(['python3', '-u', '-c', 'print(1)']);
+  });
+});
+
+describe('splitCommand', () => {
+  test.each([
+    ['httpd -f -p 8080 -h /etc', ['httpd', '-f', '-p', '8080', '-h', '/etc']],
+    ['  spaced   out  ', ['spaced', 'out']],
+    [`sh -c 'echo "$A"; exit 3'`, ['sh', '-c', 'echo "$A"; exit 3']],
+    [`sh -c "echo \\"hi\\" \\$HOME"`, ['sh', '-c', 'echo "hi" $HOME']],
+    [`a\\ b c`, ['a b', 'c']],
+    [`--opt='' x`, ['--opt=', 'x']],
+    [`"" x`, ['', 'x']],
+    [`pre'quoted part'post`, ['prequoted partpost']],
+  ])('%s', (line, args) => {
+    expect(splitCommand(line)).toEqual(args);
+  });
+  test('an unclosed quote names the service', () => {
+    expect(refusal(() => splitCommand(`sh -c 'echo`, 'db'))).toBe("input 'services': the command of service 'db' has an unclosed single quote: sh -c 'echo");
+    expect(refusal(() => splitCommand(`sh -c "echo`, 'db'))).toContain('unclosed double quote');
+  });
+});
+
+describe('parseServices', () => {
+  test('none', () => {
+    expect(parseServices('')).toEqual([]);
+    expect(parseServices('  \n')).toEqual([]);
+  });
+
+  test('maps, short forms, env and both command forms', () => {
+    const text = [
+      'db:',
+      '  image: postgres:16',
+      '  env: { POSTGRES_PASSWORD: x, PORT: 5432, EMPTY: }',
+      'cache: redis:7',
+      `web: { image: busybox, command: "sh -c 'httpd -f -p 80'" }`,
+      'worker: { image: busybox, command: [sleep, 60] }',
+    ].join('\n');
+    expect(parseServices(text)).toEqual([
+      { name: 'db', image: 'postgres:16', env: [['POSTGRES_PASSWORD', 'x'], ['PORT', '5432'], ['EMPTY', '']], command: [] },
+      { name: 'cache', image: 'redis:7', env: [], command: [] },
+      { name: 'web', image: 'busybox', env: [], command: ['sh', '-c', 'httpd -f -p 80'] },
+      { name: 'worker', image: 'busybox', env: [], command: ['sleep', '60'] },
+    ]);
+  });
+
+  test.each([
+    ['db: { image: [x', /^input 'services': is not valid YAML: /],
+    ['- db', /^input 'services': must map service names to \{ image, env, command \}/],
+    ['just text', /^input 'services': must map service names/],
+    ['"bad name": x', /^input 'services': service name 'bad name' must be a valid host name\.$/],
+    ['db: {}', /^input 'services': service 'db' needs an image, e\.g\. "db: \{ image: postgres:16 \}"\.$/],
+    ['db:', /^input 'services': service 'db' needs an image/],
+    ['db: [a, b]', /^input 'services': service 'db' needs an image/],
+    ['db: { image: x, ports: ["5432:5432"] }', /^input 'services': service 'db' has 'ports', which run-tests does not know; a service takes image, env, command\.$/],
+    ['db: { image: x, env: [A=b] }', /^input 'services': the env of service 'db' must map names to values/],
+    ['db: { image: x, env: { "A B": c } }', /^input 'services': variable name 'A B' of service 'db' contains whitespace/],
+    ['db: { image: x, command: 5 }', /^input 'services': the command of service 'db' must be a string or a list of arguments\.$/],
+    ['db: x\ndb: y', /^input 'services': is not valid YAML: /],
+  ])('%j is refused', (text, message) => {
+    expect(refusal(() => parseServices(text))).toMatch(message);
+  });
+});
+
+describe('readTestRunSettings', () => {
+  test('defaults', () => {
+    expect(settings({ image: 'app:test', run: 'make test\n' })).toEqual({
+      image: 'app:test',
+      script: 'make test',
+      shell: 'sh',
+      workingDirectory: '',
+      env: [],
+      results: '',
+      timeoutMinutes: 30,
+      network: '',
+      services: [],
+      sourceDir: '.',
+    });
+  });
+
+  test('env keeps values with spaces and =', () => {
+    expect(settings({ image: 'i', run: 'x', env: 'A=1\nB= x y=z\n# comment' }).env).toEqual([
+      ['A', '1'],
+      ['B', ' x y=z'],
+    ]);
+  });
+
+  test.each([
+    [{ run: 'x' }, "input 'image': is required but was empty. Pass the `image` output of build-test-image."],
+    [{ image: 'i' }, "input 'run': is required: give the test commands, one per line."],
+    [{ image: 'i', run: '  \n ' }, "input 'run': is required: give the test commands, one per line."],
+    [{ image: 'i', run: 'x', env: 'NOVALUE' }, "input 'env': 'NOVALUE' is not of the form key=value."],
+    [{ image: 'i', run: 'x', env: 'MY VAR=1' }, "input 'env': variable name 'MY VAR' contains whitespace; use NAME=value with no spaces in NAME."],
+    [{ image: 'i', run: 'x', 'timeout-minutes': '0' }, "input 'timeout-minutes': 0 is out of range; use a number from 1 to 360."],
+    [{ image: 'i', run: 'x', 'timeout-minutes': 'soon' }, "input 'timeout-minutes': 'soon' is not a whole number."],
+    [
+      { image: 'i', run: 'x', network: 'ci', services: 'db: postgres:16' },
+      "input 'network': cannot be combined with 'services': the tests join the services' private network. Drop one of them.",
+    ],
+  ])('%j is refused', (values, message) => {
+    expect(refusal(() => settings(values as Record<string, string>))).toBe(message);
+  });
+});
