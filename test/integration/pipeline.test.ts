@@ -91,6 +91,37 @@ describe('example app pipeline', () => {
   });
 });
 
+describe('push-image options', () => {
+  test('several registries at once get the same digest under every tag', async () => {
+    const repo = uniqueName('multi');
+    const r = await act('push-image', {
+      context: demoDir,
+      images: `${bed.registryNoAuth}/${repo}\n${bed.registry}/Acme/${repo}`,
+      tags: 'type=raw,value=one\ntype=raw,value=two',
+      registry: bed.registry,
+      username: bed.user,
+      password: bed.password,
+    });
+    expect(r.conclusion).toBe('success');
+    // Image names are lowercased, as registries require.
+    expect(r.outputs.tags.split('\n').sort()).toEqual(
+      [`${bed.registryNoAuth}/${repo}:one`, `${bed.registryNoAuth}/${repo}:two`, `${bed.registry}/acme/${repo}:one`, `${bed.registry}/acme/${repo}:two`].sort(),
+    );
+    expect(await registryDigest(bed.registryNoAuth, repo, 'two')).toBe(r.outputs.digest);
+    expect(await registryDigest(bed.registry, `acme/${repo}`, 'one', bed)).toBe(r.outputs.digest);
+  });
+
+  test('push: false builds and loads the image without pushing', async () => {
+    const repo = uniqueName('local');
+    const r = await act('push-image', { context: demoDir, images: `${bed.registryNoAuth}/${repo}`, tags: 'local', push: 'false' });
+    expect(r.conclusion).toBe('success');
+    expect(r.outputs.digest).toBe('');
+    expect(r.outputs['image-id']).toMatch(/^sha256:/);
+    expect(r.summary).toContain('Not pushed');
+    expect(await registryDigest(bed.registryNoAuth, repo, 'local')).toBeUndefined();
+  });
+});
+
 describe('failing-test variant', () => {
   const repo = uniqueName('demo-failing');
 
