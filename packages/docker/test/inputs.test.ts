@@ -1,0 +1,37 @@
+import { Inputs, objectInputs } from '@kubeline/toolkit';
+import { readBuildSettings, readPushSettings } from '@kubeline/docker';
+
+const read = (values: Record<string, string>) => readPushSettings(new Inputs(objectInputs(values)));
+
+describe('push-image inputs', () => {
+  test('defaults', () => {
+    const s = read({ images: 'ghcr.io/acme/app' });
+    expect(s).toMatchObject({ images: ['ghcr.io/acme/app'], push: true, pushByDigest: false, shaLength: 7, retries: 4, login: undefined });
+    expect(s.build).toMatchObject({ context: '.', file: '', target: '', noCache: false, buildArgs: [], secrets: [] });
+  });
+
+  test('login goes to the first image’s registry unless registry is given', () => {
+    expect(read({ images: 'ghcr.io/acme/app\n127.0.0.1:5000/app', username: 'u', password: 'p' }).login).toEqual({ registry: 'ghcr.io', username: 'u', password: 'p' });
+    expect(read({ images: 'ghcr.io/acme/app', registry: 'registry.example', username: 'u', password: 'p' }).login?.registry).toBe('registry.example');
+  });
+
+  test.each([
+    [{}, "input 'images': is required"],
+    [{ images: 'a/b', username: 'u' }, "input 'password': 'username' and 'password' go together; 'password' is empty."],
+    [{ images: 'a/b', password: 'p' }, "input 'username': 'username' and 'password' go together; 'username' is empty."],
+    [{ images: 'a/b', 'sha-length': '2' }, "input 'sha-length': 2 is out of range; use a number from 4 to 40."],
+    [{ images: 'a/b', 'push-by-digest': 'sometimes' }, "input 'push-by-digest': 'sometimes' is not a boolean."],
+    [{ images: 'a/b', secrets: 'token' }, "input 'secrets': 'token' is not of the form key=value."],
+  ])('%p → %s', (values, message) => {
+    expect(() => read(values as Record<string, string>)).toThrow(message);
+  });
+});
+
+test('build inputs keep multi-line cache specs whole', () => {
+  const s = readBuildSettings(new Inputs(objectInputs({ 'cache-from': 'type=registry,ref=a/b:cache\ntype=gha', 'build-args': 'A=1\nB=x=y' })));
+  expect(s.cacheFrom).toEqual(['type=registry,ref=a/b:cache', 'type=gha']);
+  expect(s.buildArgs).toEqual([
+    ['A', '1'],
+    ['B', 'x=y'],
+  ]);
+});
