@@ -68,6 +68,10 @@ afterEach(() => {
 });
 
 afterAll(() => {
+  // Whatever a failed test left behind must not stay on a shared engine.
+  const left = leftovers();
+  if (left.containers.length) execFileSync('docker', ['rm', '--force', ...left.containers], { stdio: 'ignore' });
+  if (left.networks.length) execFileSync('docker', ['network', 'rm', ...left.networks], { stdio: 'ignore' });
   for (const image of images) execFileSync('docker', ['rmi', '--force', image], { stdio: 'ignore' });
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });

@@ -47,6 +47,15 @@ export class DockerCli {
     return run(this.command, args, { ...options, env });
   }
 
+  /**
+   * Fails with a clear message when no engine answers; finds the builder in
+   * the same breath (two CLI start-ups in parallel rather than in a row).
+   */
+  async ready(): Promise<Builder> {
+    const [, builder] = await Promise.all([this.ping(), this.builder()]);
+    return builder;
+  }
+
   /** Fails with a clear message when no engine answers. */
   async ping(): Promise<string> {
     const where = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';

@@ -125,7 +125,7 @@ export function computeMetadata(req: MetadataRequest): ImageMetadata {
     // These events always run on the default branch's last commit.
     /create|discussion|issues|schedule/.test(ctx.eventName);
   // RunContext has no base ref yet; use one if a later version carries it.
-  const baseRef = (ctx as RunContext & { baseRef?: string }).baseRef ?? '';
+  const baseRef = ctx.baseRef ?? '';
 
   const dateHelper =
     (date: Date) =>
