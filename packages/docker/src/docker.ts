@@ -188,7 +188,7 @@ export class DockerContainers {
 
   /** Copies a path out of a (stopped) container; false when it does not exist. */
   async copyOut(container: string, path: string, hostDir: string): Promise<boolean> {
-    const r = await this.docker.exec(['cp', `${container}:${path}`, hostDir], { silent: true, allowFailure: true });
+    const r = await this.docker.exec(['cp', '--follow-link', `${container}:${path}`, hostDir], { silent: true, allowFailure: true });
     return r.exitCode === 0;
   }
 

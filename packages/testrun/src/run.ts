@@ -218,7 +218,16 @@ export async function runTests(docker: DockerCli, settings: TestRunSettings): Pr
     if (settings.services.length) {
       core.saveState(STATE_NETWORK, id);
       await containers.createNetwork(id);
-      for (const s of settings.services) await startService(docker, containers, s, serviceName(s), id, envFiles);
+      let unchecked = false;
+      for (const s of settings.services) unchecked = !(await startService(docker, containers, s, serviceName(s), id, envFiles)) || unchecked;
+      // A process that is up may still be about to crash: without a HEALTHCHECK, give it a moment to show it.
+      if (unchecked) {
+        await sleep(SERVICE_SETTLE_MS);
+        for (const s of settings.services) {
+          const state = await containers.health(serviceName(s));
+          if (!state.running) throw await serviceError(containers, s, serviceName(s), `exited with code ${state.exitCode} before the tests started`);
+        }
+      }
     }
     const args = ['run', '--name', testName, '--label', 'kubeline=run-tests', ...envFiles.args(settings.env)];
     if (network) args.push('--network', network);
@@ -255,6 +264,8 @@ export async function runTests(docker: DockerCli, settings: TestRunSettings): Pr
   }
 }
 
+const SERVICE_SETTLE_MS = 1000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const minutes = (n: number): string => `${n} minute${n === 1 ? '' : 's'}`;
 
 /**
@@ -277,6 +288,7 @@ function explainStartFailure(exitCode: number, stderr: string, settings: TestRun
   throw new ExternalError('docker could not start the test container', tail(stderr, 5));
 }
 
+/** Starts a service and waits for its HEALTHCHECK, if any, else for it to run; true when a health check vouches for it. */
 async function startService(
   docker: DockerCli,
   containers: DockerContainers,
@@ -284,12 +296,11 @@ async function startService(
   name: string,
   network: string,
   envFiles: EnvFiles,
-): Promise<void> {
+): Promise<boolean> {
   const args = ['run', '--detach', '--name', name, '--label', 'kubeline=run-tests', '--network', network, '--network-alias', s.name];
   args.push(...envFiles.args(s.env), s.image, ...s.command);
   const r = await docker.exec(args, { silent: true, allowFailure: true });
   if (r.exitCode !== 0) throw new ExternalError(`service '${s.name}' (${s.image}) did not start`, tail(r.stderr, 5));
-  // Wait for a HEALTHCHECK when the image has one; otherwise just for the process to be up.
   for (let i = 0; i < 120; i++) {
     const state = await containers.health(name);
     if (!state.running) {
@@ -297,9 +308,9 @@ async function startService(
     }
     if (!state.health || state.health === 'healthy') {
       core.info(`Service '${s.name}' is up (${s.image}), reachable as '${s.name}'.`);
-      return;
+      return state.health === 'healthy';
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
   throw await serviceError(containers, s, name, 'did not become healthy in 2 minutes');
 }
