@@ -3,7 +3,7 @@
 // `--check` rebuilds into a temporary folder and fails when dist/ differs:
 // dist/ is committed because the runner executes it straight from the repo.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -21,13 +21,17 @@ const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js'
 for (const { name, entry } of entries) {
   if (only.length && !only.includes(name)) continue;
   const target = join(out, name);
-  rmSync(target, { recursive: true, force: true });
+  const fresh = `${target}.building`;
+  rmSync(fresh, { recursive: true, force: true });
   // --minify keeps bundles small and start-up fast; ncc emits ESM because the
   // sources are ESM ("type": "module"), which @actions/* v3 require.
-  execFileSync(process.execPath, [ncc, 'build', entry, '-o', target, '--minify', '--no-source-map-register', '--quiet', '--license', 'licenses.txt'], {
+  execFileSync(process.execPath, [ncc, 'build', entry, '-o', fresh, '--minify', '--no-source-map-register', '--quiet', '--license', 'licenses.txt'], {
     cwd: root,
     stdio: 'inherit',
   });
+  // Swap in whole: dist/<name> is never missing or half-written while a build runs.
+  rmSync(target, { recursive: true, force: true });
+  renameSync(fresh, target);
 }
 // The bundles are ESM; this marker makes Node treat them so wherever dist/ is copied.
 writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }, null, 2) + '\n');

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFileCommands } from '@kubeline/runner';
 import { repoRoot, testbed, uniqueName } from '../support/actions';
+import { runnerFiles } from '../support/runner-files';
 
 const bed = testbed();
 
@@ -21,22 +22,13 @@ interface StepResult {
 
 function runBundle(action: string, inputs: Record<string, string>, state: Record<string, string> = {}): StepResult {
   const dir = mkdtempSync(join(tmpdir(), `kubeline-bundle-${action}-`));
-  const files = {
-    GITHUB_OUTPUT: join(dir, 'output'),
-    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
-    GITHUB_ENV: join(dir, 'env'),
-    GITHUB_STATE: join(dir, 'state'),
-    GITHUB_PATH: join(dir, 'path'),
-    GITHUB_EVENT_PATH: join(dir, 'event.json'),
-  };
-  for (const f of Object.values(files)) writeFileSync(f, '');
+  const files = runnerFiles(dir);
   const sha = 'c0ffee'.padEnd(40, '0');
-  writeFileSync(files.GITHUB_EVENT_PATH, JSON.stringify({ ref: 'refs/heads/main', repository: { full_name: 'acme/app', default_branch: 'main' } }));
+  const eventPath = join(dir, 'event.json');
+  writeFileSync(eventPath, JSON.stringify({ ref: 'refs/heads/main', repository: { full_name: 'acme/app', default_branch: 'main' } }));
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/root',
-    DOCKER_HOST: process.env.DOCKER_HOST ?? '',
     ...files,
+    GITHUB_EVENT_PATH: eventPath,
     GITHUB_EVENT_NAME: 'push',
     GITHUB_SHA: sha,
     GITHUB_REF: 'refs/heads/main',

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFileCommands } from '@kubeline/runner';
 import { act, expectNoStackTrace, firstError, repoRoot, testbed } from '../support/actions';
+import { runnerFiles } from '../support/runner-files';
 
 const bed = testbed();
 const PYTHON = process.env.KUBELINE_BASE_PYTHON ?? 'local/python:3';
@@ -415,19 +416,8 @@ describe('a cancelled job', () => {
   });
 
   function stepEnv(dir: string): Record<string, string> {
-    const files = {
-      GITHUB_OUTPUT: join(dir, 'output'),
-      GITHUB_STEP_SUMMARY: join(dir, 'summary'),
-      GITHUB_ENV: join(dir, 'env'),
-      GITHUB_STATE: join(dir, 'state'),
-      GITHUB_PATH: join(dir, 'path'),
-    };
-    for (const f of Object.values(files)) writeFileSync(f, '');
     return {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/root',
-      DOCKER_HOST: process.env.DOCKER_HOST ?? '',
-      ...files,
+      ...runnerFiles(dir),
       GITHUB_RUN_ID: runId,
       GITHUB_WORKSPACE: repoRoot,
       RUNNER_TEMP: join(dir, 'runner-temp'),
