@@ -143,3 +143,44 @@ export function addCounts(a, b) {
   for (const [k, v] of Object.entries(b)) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
   return out;
 }
+
+// ── the runner's file commands ──────────────────────────────────────────────
+
+/**
+ * Reads GITHUB_OUTPUT / GITHUB_STATE / GITHUB_ENV: `name=value` lines and
+ * `name<<DELIMITER` … `DELIMITER` blocks (what @actions/core writes). A name
+ * written twice keeps its last value, as on the runner.
+ */
+export function parseFileCommands(text) {
+  const out = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/\r$/, '');
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, name, delim] = heredoc;
+      const value = [];
+      while (++i < lines.length && lines[i].replace(/\r$/, '') !== delim) value.push(lines[i]);
+      out[name] = value.join('\n');
+    } else if (line.includes('=')) {
+      const eq = line.indexOf('=');
+      out[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+  }
+  return out;
+}
+
+/** Total length of the union of [start, end] intervals (ms): wall time covered by overlapping calls. */
+export function unionMs(intervals) {
+  const s = intervals.filter((x) => x.end > x.start).map((x) => [x.start, x.end]).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let cur;
+  for (const [a, b] of s) {
+    if (!cur || a > cur[1]) {
+      if (cur) total += cur[1] - cur[0];
+      cur = [a, b];
+    } else cur[1] = Math.max(cur[1], b);
+  }
+  if (cur) total += cur[1] - cur[0];
+  return total;
+}

@@ -51,6 +51,12 @@ test('unreachable Docker says where it looked and how to fix it', async () => {
   const r = await act('build-test-image', { context: demoDir }, { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
   const msg = failureOf(r);
   expect(msg).toContain('Cannot reach the Docker engine at unix:///nonexistent/docker.sock. Start Docker, or set DOCKER_HOST');
+  // Whichever docker call meets it first, the message is the same.
+  const unreachable = { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } };
+  expect(failureOf(await act('run-tests', { image: 'x', run: 'true' }, unreachable))).toContain('Cannot reach the Docker engine at unix:///nonexistent/docker.sock');
+  expect(failureOf(await act('push-image', { context: demoDir, images: `${bed.registryNoAuth}/x` }, unreachable))).toContain(
+    'Cannot reach the Docker engine at unix:///nonexistent/docker.sock',
+  );
 });
 
 test('bad booleans, numbers and key=value lines are refused before any work', async () => {

@@ -66,9 +66,13 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
     return { build, metadata, digest: '', imageRef: metadata.tags[0] ?? build.imageId, pushed: [] };
   }
 
+  const clients = registryClients(settings.login);
+  for (const registry of new Set(metadata.tags.map((ref) => splitReference(ref).registry))) {
+    await clients(registry).waitUntilUp(settings.retries);
+  }
   const pushed: PushedRef[] = [];
   for (const ref of metadata.tags) {
-    const digest = await pushWithRetries(docker, ref, settings);
+    const digest = await pushWithRetries(docker, ref, settings, clients(splitReference(ref).registry));
     pushed.push({ ref, digest });
   }
   const digests = new Set(pushed.map((p) => p.digest));
@@ -76,7 +80,7 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
     throw new ExternalError(`the pushed tags point at different digests: ${pushed.map((p) => `${p.ref} → ${p.digest}`).join(', ')}`);
   }
   const digest = pushed[0].digest;
-  await verifyPushed(pushed, settings.login);
+  await verifyPushed(pushed, clients);
   const first = splitReference(pushed[0].ref);
   const imageRef = `${pushed[0].ref.slice(0, pushed[0].ref.length - first.reference.length - 1)}@${digest}`;
   return { build, metadata, digest, imageRef, pushed };
@@ -101,9 +105,9 @@ async function pushByDigest(docker: DockerCli, settings: PushSettings, target: s
     );
   }
   const repositories = settings.images.map((i) => i.toLowerCase());
-  for (const repo of repositories) {
-    const { registry } = splitReference(repo);
-    await new RegistryClient(registry, credentialsFor(registry, settings.login)).waitUntilUp(settings.retries);
+  const clients = registryClients(settings.login);
+  for (const registry of new Set(repositories.map((repo) => splitReference(repo).registry))) {
+    await clients(registry).waitUntilUp(settings.retries);
   }
   const build = await withRetries(
     // A failed push inside the build surfaces as the build's error message.
@@ -119,7 +123,7 @@ async function pushByDigest(docker: DockerCli, settings: PushSettings, target: s
   const digest = build.pushedDigest;
   if (!digest) throw new ExternalError('buildx pushed but reported no digest');
   const pushed = repositories.map((repo) => ({ ref: `${repo}@${digest}`, digest }));
-  await verifyPushed(pushed, settings.login);
+  await verifyPushed(pushed, clients);
   return { build, metadata: { ...metadata, tags: [], tagNames: [] }, digest, imageRef: pushed[0].ref, pushed };
 }
 
@@ -131,10 +135,8 @@ export function isTransientPushError(output: string): boolean {
   );
 }
 
-async function pushWithRetries(docker: DockerCli, ref: string, settings: PushSettings): Promise<string> {
-  const { registry } = splitReference(ref);
-  const client = new RegistryClient(registry, credentialsFor(registry, settings.login));
-  await client.waitUntilUp(settings.retries);
+async function pushWithRetries(docker: DockerCli, ref: string, settings: PushSettings, client: RegistryClient): Promise<string> {
+  const { registry } = client;
   return withRetries(
     async (attempt) => {
       const result = await docker.push(ref, { group: `Push ${ref}${attempt ? ` (attempt ${attempt + 1})` : ''}` });
@@ -171,12 +173,22 @@ function credentialsFor(registry: string, loginSettings?: LoginSettings): Regist
     : dockerConfigCredentials(registry);
 }
 
+/** One registry client per registry, with the credentials that belong to it. */
+function registryClients(loginSettings?: LoginSettings): (registry: string) => RegistryClient {
+  const clients = new Map<string, RegistryClient>();
+  return (registry) => {
+    let client = clients.get(registry);
+    if (!client) clients.set(registry, (client = new RegistryClient(registry, credentialsFor(registry, loginSettings))));
+    return client;
+  };
+}
+
 /** Every tag must resolve on its registry to the digest we pushed: a partial push is a failure. */
-async function verifyPushed(pushed: PushedRef[], loginSettings?: LoginSettings): Promise<void> {
+async function verifyPushed(pushed: PushedRef[], clients: (registry: string) => RegistryClient): Promise<void> {
   const wrong: string[] = [];
   for (const { ref, digest } of pushed) {
     const { registry, repository, reference } = splitReference(ref);
-    const found = await new RegistryClient(registry, credentialsFor(registry, loginSettings))
+    const found = await clients(registry)
       .resolve(repository, reference)
       .catch((err: unknown) => {
         if (err instanceof RegistryHttpError && (err.status === 401 || err.status === 403)) {

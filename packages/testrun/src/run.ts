@@ -193,7 +193,6 @@ class EnvFiles {
  */
 export async function runTests(docker: DockerCli, settings: TestRunSettings): Promise<TestRunOutcome> {
   const containers = new DockerContainers(docker);
-  await docker.ping();
   const inspected = await docker.inspectImage(settings.image);
   if (!inspected) {
     throw new ConfigurationError(`'${settings.image}' is not in the Docker engine. Pass the 'image' output of build-test-image, or pull the image first.`, 'image');
