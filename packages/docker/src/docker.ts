@@ -95,11 +95,6 @@ export class DockerCli {
     return result;
   }
 
-  /** The builder to use; engine reachability is checked by the first real call. */
-  ready(): Promise<Builder> {
-    return this.builder();
-  }
-
   /**
    * buildx where the plugin is installed (GitHub-hosted runners), else the
    * engine's BuildKit via `docker build`. Looked up where the CLI looks for

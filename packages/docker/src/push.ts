@@ -56,7 +56,6 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
     throw new ConfigurationError('no tag rule is enabled for this event, so there is nothing to push. Add a rule such as type=sha.', 'tags');
   }
   const target = settings.build.target || dockerfile.stages[dockerfile.stages.length - 1].name;
-  await docker.ready();
   if (settings.login) await login(docker, settings.login);
 
   if (settings.pushByDigest) return pushByDigest(docker, settings, target, metadata);

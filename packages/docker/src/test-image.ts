@@ -30,7 +30,6 @@ export async function buildTestImage(
     throw new ConfigurationError(`'${name}' is not a valid image name (lowercase letters, digits, '.', '_', '-', '/', optional ':tag').`, 'image');
   }
   const target = settings.target || defaultTestTarget(dockerfile, file);
-  await docker.ready();
   const outcome = await buildStage(docker, settings, target, [name], run.commitSha ? { 'org.opencontainers.image.revision': run.commitSha } : {});
   core.info(`Test image ${name} (${outcome.imageId}) built from stage '${outcome.target}'.`);
   return { ...outcome, image: name };
