@@ -35,15 +35,12 @@ describe('example app pipeline', () => {
     expect(r.summary).toMatch(/passed/i);
   });
 
+  const pushDemo = () =>
+    act('push-image', { context: demoDir, images: `${bed.registry}/${repo}`, tags: 'type=sha\ntype=raw,value=ci', username: bed.user, password: bed.password });
+
   let digest = '';
   test('push-image builds the final stage from the cache, pushes every tag and proves the digest', async () => {
-    const r = await act('push-image', {
-      context: demoDir,
-      images: `${bed.registry}/${repo}`,
-      tags: 'type=sha\ntype=raw,value=ci',
-      username: bed.user,
-      password: bed.password,
-    });
+    const r = await pushDemo();
     expectNoStackTrace(r);
     expect(r.conclusion).toBe('success');
     digest = r.outputs.digest;
@@ -65,13 +62,7 @@ describe('example app pipeline', () => {
   });
 
   test('a second run with no source change pushes the same digest and re-uploads no layer', async () => {
-    const r = await act('push-image', {
-      context: demoDir,
-      images: `${bed.registry}/${repo}`,
-      tags: 'type=sha\ntype=raw,value=ci',
-      username: bed.user,
-      password: bed.password,
-    });
+    const r = await pushDemo();
     expect(r.conclusion).toBe('success');
     expect(r.outputs.digest).toBe(digest);
     expect(r.log).not.toMatch(/^[0-9a-f]{12}: Pushed$/m);
