@@ -16,7 +16,6 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-export const defaultRetry = { retries: 4, baseDelayMs: 1000, maxDelayMs: 30_000 } as const;
 
 /** Exponential backoff with full jitter, bounded, honouring Retry-After. */
 export async function withRetries<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
