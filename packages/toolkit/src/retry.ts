@@ -16,7 +16,6 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-
 /** Exponential backoff with full jitter, bounded, honouring Retry-After. */
 export async function withRetries<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
