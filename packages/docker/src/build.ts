@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigurationError, ExternalError, annotate, displayPath } from '@kubeline/toolkit';
 import { type Builder, DockerCli } from './docker';
-import { type Dockerfile, lineOfStep, parseDockerfile, requireStage } from './dockerfile';
+import { type Dockerfile, type DockerfileStage, lineOfStep, parseDockerfile, requireStage } from './dockerfile';
 
 /** What both build actions take from their inputs. */
 export interface BuildSettings {
@@ -34,8 +34,13 @@ export interface BuildOutcome {
   pushedDigest?: string;
 }
 
+export interface LoadedDockerfile {
+  file: string;
+  dockerfile: Dockerfile;
+}
+
 /** Checks paths and reads the Dockerfile before any work starts. */
-export function loadDockerfile(settings: BuildSettings): { file: string; dockerfile: Dockerfile } {
+export function loadDockerfile(settings: BuildSettings): LoadedDockerfile {
   const context = resolve(settings.context);
   if (!isDir(context)) {
     throw new ConfigurationError(`folder '${settings.context}' does not exist. Point 'context' at the folder to build.`, 'context');
@@ -67,17 +72,12 @@ export function loadDockerfile(settings: BuildSettings): { file: string; dockerf
 export async function buildStage(
   docker: DockerCli,
   settings: BuildSettings,
-  target: string,
+  { file, dockerfile }: LoadedDockerfile,
+  stage: DockerfileStage,
   tags: string[],
   extraLabels: Record<string, string> = {},
   pushByDigest?: string[],
 ): Promise<BuildOutcome> {
-  const { file, dockerfile } = loadDockerfile(settings);
-  const stage = requireStage(dockerfile, target, displayPath(file));
-  const isLast = stage.index === dockerfile.stages.length - 1;
-  if (stage.name === String(stage.index) && !isLast) {
-    throw new ConfigurationError(`stage ${stage.index} of ${displayPath(file)} has no name, so it cannot be built on its own. Name it (FROM … AS <name>).`, 'target');
-  }
   const builder = await docker.builder();
   core.info(
     builder === 'buildx'
@@ -129,6 +129,16 @@ export async function buildStage(
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The stage to build, checked before any work: it exists and can be targeted. */
+export function chooseStage({ file, dockerfile }: LoadedDockerfile, target: string): DockerfileStage {
+  const stage = requireStage(dockerfile, target, displayPath(file));
+  const isLast = stage.index === dockerfile.stages.length - 1;
+  if (stage.name === String(stage.index) && !isLast) {
+    throw new ConfigurationError(`stage ${stage.index} of ${displayPath(file)} has no name, so it cannot be built on its own. Name it (FROM … AS <name>).`, 'target');
+  }
+  return stage;
 }
 
 /** The failing Dockerfile line and BuildKit's reason, from a plain progress log. */

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { ConfigurationError, ExternalError, type RunContext, tail, table, withRetries } from '@kubeline/toolkit';
-import { type BuildOutcome, type BuildSettings, buildStage, loadDockerfile } from './build';
+import { type BuildOutcome, type BuildSettings, type LoadedDockerfile, buildStage, chooseStage, loadDockerfile } from './build';
+import type { DockerfileStage } from './dockerfile';
 import { DockerCli, digestFromPushOutput } from './docker';
 import { type LoginSettings, dockerConfigCredentials, login } from './login';
 import { type ImageMetadata, computeMetadata } from './metadata';
@@ -51,15 +52,17 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
   // config, so a rerun pushes the same digest.
   metadata.labels['org.opencontainers.image.created'] = context.commitDate.toISOString();
   metadata.annotations['org.opencontainers.image.created'] = context.commitDate.toISOString();
-  const { dockerfile } = loadDockerfile(settings.build);
+  const loaded = loadDockerfile(settings.build);
   if (settings.push && !settings.pushByDigest && metadata.tags.length === 0) {
     throw new ConfigurationError('no tag rule is enabled for this event, so there is nothing to push. Add a rule such as type=sha.', 'tags');
   }
-  const target = settings.build.target || dockerfile.stages[dockerfile.stages.length - 1].name;
+  const stages = loaded.dockerfile.stages;
+  const stage = chooseStage(loaded, settings.build.target || stages[stages.length - 1].name);
+  if (settings.pushByDigest) await requireDigestPush(docker);
   if (settings.login) await login(docker, settings.login);
 
-  if (settings.pushByDigest) return pushByDigest(docker, settings, target, metadata);
-  const build = await buildStage(docker, settings.build, target, metadata.tags, metadata.labels);
+  if (settings.pushByDigest) return pushByDigest(docker, settings, loaded, stage, metadata);
+  const build = await buildStage(docker, settings.build, loaded, stage, metadata.tags, metadata.labels);
   core.info(`Built ${build.imageId} from stage '${build.target}': ${build.cachedSteps} steps from cache, ${build.ranSteps} run.`);
   if (!settings.push) {
     return { build, metadata, digest: '', imageRef: metadata.tags[0] ?? build.imageId, pushed: [] };
@@ -89,20 +92,13 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
  * Pushes from the build itself, by digest, with no tag: buildx's
  * push-by-digest output. The build is cached, so a retry only pushes again.
  */
-async function pushByDigest(docker: DockerCli, settings: PushSettings, target: string, metadata: ImageMetadata): Promise<PushOutcome> {
-  if ((await docker.builder()) !== 'buildx') {
-    throw new ConfigurationError(
-      'needs docker buildx (GitHub-hosted runners have it): the classic builder can only push tags. Install the buildx plugin, or push with tags.',
-      'push-by-digest',
-    );
-  }
-  const driver = await docker.buildxDriver();
-  if (driver === 'docker') {
-    throw new ConfigurationError(
-      "needs a buildx builder with the docker-container driver; the current builder uses the docker driver, which cannot push by digest. Add docker/setup-buildx-action before this step.",
-      'push-by-digest',
-    );
-  }
+async function pushByDigest(
+  docker: DockerCli,
+  settings: PushSettings,
+  loaded: LoadedDockerfile,
+  stage: DockerfileStage,
+  metadata: ImageMetadata,
+): Promise<PushOutcome> {
   const repositories = settings.images.map((i) => i.toLowerCase());
   const clients = registryClients(settings.login);
   for (const registry of new Set(repositories.map((repo) => splitReference(repo).registry))) {
@@ -110,7 +106,7 @@ async function pushByDigest(docker: DockerCli, settings: PushSettings, target: s
   }
   const build = await withRetries(
     // A failed push inside the build surfaces as the build's error message.
-    () => buildStage(docker, settings.build, target, [], metadata.labels, repositories),
+    () => buildStage(docker, settings.build, loaded, stage, [], metadata.labels, repositories),
     {
       what: `push by digest to ${repositories.join(', ')}`,
       retries: settings.retries,
@@ -124,6 +120,23 @@ async function pushByDigest(docker: DockerCli, settings: PushSettings, target: s
   const pushed = repositories.map((repo) => ({ ref: `${repo}@${digest}`, digest }));
   await verifyPushed(pushed, clients);
   return { build, metadata: { ...metadata, tags: [], tagNames: [] }, digest, imageRef: pushed[0].ref, pushed };
+}
+
+/** Push by digest needs buildx with a builder that can do it: checked before any work. */
+async function requireDigestPush(docker: DockerCli): Promise<void> {
+  if ((await docker.builder()) !== 'buildx') {
+    throw new ConfigurationError(
+      'needs docker buildx (GitHub-hosted runners have it): the classic builder can only push tags. Install the buildx plugin, or push with tags.',
+      'push-by-digest',
+    );
+  }
+  const driver = await docker.buildxDriver();
+  if (driver === 'docker') {
+    throw new ConfigurationError(
+      "needs a buildx builder with the docker-container driver; the current builder uses the docker driver, which cannot push by digest. Add docker/setup-buildx-action before this step.",
+      'push-by-digest',
+    );
+  }
 }
 
 /** Transient registry trouble, as the Docker engine words it. */

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { basename, resolve } from 'node:path';
 import { ConfigurationError, type RunContext, table } from '@kubeline/toolkit';
-import { type BuildOutcome, type BuildSettings, buildStage, loadDockerfile } from './build';
+import { type BuildOutcome, type BuildSettings, buildStage, chooseStage, loadDockerfile } from './build';
 import { defaultTestTarget } from './dockerfile';
 import { DockerCli } from './docker';
 
@@ -24,13 +24,13 @@ export async function buildTestImage(
   image: string,
   run: RunContext,
 ): Promise<TestImageOutcome> {
-  const { file, dockerfile } = loadDockerfile(settings);
+  const loaded = loadDockerfile(settings);
   const name = image || defaultTestImageName(settings.context, run);
   if (!/^[a-z0-9]+([._/:-][a-z0-9]+)*(:[\w][\w.-]{0,127})?$/.test(name.replace(/^[^/]+:\d+\//, 'x/'))) {
     throw new ConfigurationError(`'${name}' is not a valid image name (lowercase letters, digits, '.', '_', '-', '/', optional ':tag').`, 'image');
   }
-  const target = settings.target || defaultTestTarget(dockerfile, file);
-  const outcome = await buildStage(docker, settings, target, [name], run.commitSha ? { 'org.opencontainers.image.revision': run.commitSha } : {});
+  const stage = chooseStage(loaded, settings.target || defaultTestTarget(loaded.dockerfile, loaded.file));
+  const outcome = await buildStage(docker, settings, loaded, stage, [name], run.commitSha ? { 'org.opencontainers.image.revision': run.commitSha } : {});
   core.info(`Test image ${name} (${outcome.imageId}) built from stage '${outcome.target}'.`);
   return { ...outcome, image: name };
 }
