@@ -3,9 +3,9 @@
 // `--check` rebuilds into a temporary folder and fails when dist/ differs:
 // dist/ is committed because the runner executes it straight from the repo.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const check = process.argv.includes('--check');
@@ -15,6 +15,11 @@ const entries = readdirSync(join(root, 'actions'))
   .filter((name) => existsSync(join(root, 'actions', name, 'src', 'main.ts')))
   .map((name) => ({ name, entry: join('actions', name, 'src', 'main.ts') }));
 entries.push({ name: 'cli', entry: join('packages', 'runner', 'src', 'cli.ts') });
+
+// Data files a bundle reads at run time, copied next to its index.js.
+const assets = {
+  'render-and-validate-manifests': ['packages/manifests/schemas/kubernetes.json.br'],
+};
 
 const out = check ? mkdtempSync(join(tmpdir(), 'kubeline-dist-')) : join(root, 'dist');
 const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
@@ -29,6 +34,7 @@ for (const { name, entry } of entries) {
     cwd: root,
     stdio: 'inherit',
   });
+  for (const asset of assets[name] ?? []) copyFileSync(join(root, asset), join(fresh, basename(asset)));
   // Swap in whole: dist/<name> is never missing or half-written while a build runs.
   rmSync(target, { recursive: true, force: true });
   renameSync(fresh, target);
@@ -42,10 +48,10 @@ execFileSync(process.execPath, [join(root, 'scripts', 'docs.mjs'), ...(check ? [
 if (check) {
   const stale = [];
   for (const { name } of entries) {
-    for (const file of ['index.js']) {
-      const fresh = readFileSync(join(out, name, file), 'utf8');
-      const committed = existsSync(join(root, 'dist', name, file)) ? readFileSync(join(root, 'dist', name, file), 'utf8') : '';
-      if (fresh !== committed) stale.push(`dist/${name}/${file}`);
+    for (const file of ['index.js', ...(assets[name] ?? []).map((a) => basename(a))]) {
+      const fresh = readFileSync(join(out, name, file));
+      const committed = existsSync(join(root, 'dist', name, file)) ? readFileSync(join(root, 'dist', name, file)) : Buffer.alloc(0);
+      if (!fresh.equals(committed)) stale.push(`dist/${name}/${file}`);
     }
   }
   rmSync(out, { recursive: true, force: true });

@@ -1,0 +1,12 @@
+export * from './types';
+export * from './documents';
+export * from './images';
+export * from './render';
+export * from './tools';
+export * from './schemas';
+export * from './validate';
+export * from './pipeline';
+export * from './inputs';
+export * from './run';
+export * from './reports';
+export { checkPolicies, DEFAULT_POLICY, parsePolicyConfig } from './policies';

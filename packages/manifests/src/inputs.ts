@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigurationError, Inputs } from '@kubeline/toolkit';
+import { parseImageOverrides } from './images';
+import type { PipelineSettings } from './pipeline';
+import { DEFAULT_POLICY, parsePolicyConfig } from './policies';
+import { RENDERERS } from './render';
+import { resolveKubernetesVersion } from './schemas';
+import { insideWorkspace } from './sources';
+
+export interface ManifestSettings extends PipelineSettings {
+  failOn: 'error' | 'warning';
+  /** Folder for the bundle and the SARIF and JUnit reports. */
+  outputDir: string;
+}
+
+const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** render-and-validate-manifests' inputs, checked before any work. */
+export function readManifestSettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): ManifestSettings {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const path = insideWorkspace('path', inputs.required('path', 'Point it at a folder of YAML files, a kustomization or a Helm chart.'), workspace);
+  const environment = inputs.string('environment');
+  if (environment && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(environment))
+    throw new ConfigurationError(`"${environment}" is not a valid environment name (letters, digits, ".", "_", "-").`, 'environment');
+  const releaseName = inputs.string('release-name', 'release');
+  if (releaseName.length > 53 || !RELEASE_NAME.test(releaseName))
+    throw new ConfigurationError(`"${releaseName}" is not a valid Helm release name (lowercase letters, digits and "-", at most 53 characters).`, 'release-name');
+  const namespace = inputs.string('namespace');
+  if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
+    throw new ConfigurationError(`"${namespace}" is not a valid namespace name (lowercase letters, digits and "-").`, 'namespace');
+  const policyFile = inputs.string('policy');
+  const policy = policyFile ? parsePolicyConfig(readFileSync(insideWorkspace('policy', policyFile, workspace), 'utf8'), policyFile) : DEFAULT_POLICY;
+  const labels = inputs.keyValues('labels');
+  const annotations = inputs.keyValues('annotations');
+  if (inputs.boolean('provenance', true)) annotations.push(...provenance(env, environment));
+  const outputDir = resolve(workspace, inputs.string('output-dir', join(env.RUNNER_TEMP || join(workspace, '.kubeline'), 'kubeline-manifests', environment || 'default')));
+  return {
+    workspace,
+    render: {
+      path,
+      renderer: inputs.choice('renderer', RENDERERS, 'auto'),
+      environment,
+      releaseName,
+      namespace,
+      valuesFiles: inputs.list('values', { commas: false }).map((f) => insideWorkspace('values', f, workspace)),
+      set: inputs.keyValues('set'),
+      setString: inputs.keyValues('set-string'),
+      kubernetesVersion: resolveKubernetesVersion(inputs.string('kubernetes-version')),
+    },
+    images: parseImageOverrides(inputs.keyValues('images')),
+    labels,
+    annotations,
+    namespace,
+    crdFiles: inputs.list('crds', { commas: false }).map((f) => insideWorkspace('crds', f, workspace)),
+    unknownKinds: inputs.choice('unknown-kinds', ['error', 'warning', 'skip'] as const, 'error'),
+    deprecatedApis: inputs.choice('deprecated-apis', ['error', 'warning'] as const, 'warning'),
+    policy,
+    failOn: inputs.choice('fail-on', ['error', 'warning'] as const, 'error'),
+    outputDir,
+    bundleFile: join(outputDir, 'manifests.yaml'),
+  };
+}
+
+/** Annotations that tie every object to the commit and run that rendered it. */
+function provenance(env: NodeJS.ProcessEnv, environment: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (env.GITHUB_SHA) out.push(['kubeline.dev/commit', env.GITHUB_SHA]);
+  if (env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID)
+    out.push(['kubeline.dev/run-url', `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`]);
+  if (environment) out.push(['kubeline.dev/environment', environment]);
+  return out;
+}
+

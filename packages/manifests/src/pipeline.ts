@@ -1,0 +1,307 @@
+import { readFileSync } from 'node:fs';
+import { ConfigurationError, displayPath } from '@kubeline/toolkit';
+import { CustomResources } from './crds';
+import { locateField, parseYamlStream, type YamlDocument } from './documents';
+import { applyImageOverrides, bundleImages, type ImageOverride, type ImageReplacement } from './images';
+import { checkPolicies, type PolicyConfig } from './policies';
+import { render, type RenderedStream, type RenderSettings } from './render';
+import { bundledVersions, compareVersions, KubernetesSchemas } from './schemas';
+import { manifestFiles, readManifestFile } from './sources';
+import type { RenderTools } from './tools';
+import { type FieldPath, type Finding, isRecord, type KubeObject, type Manifest, objectRef, type ObjectRef, type Severity } from './types';
+import { type UnknownKinds, validateObject } from './validate';
+import { type Bundle, serializeBundle } from './bundle';
+
+export interface PipelineSettings {
+  render: RenderSettings;
+  workspace: string;
+  images: readonly ImageOverride[];
+  labels: ReadonlyArray<[string, string]>;
+  annotations: ReadonlyArray<[string, string]>;
+  /** Namespace for namespaced objects that have none (empty: leave them). */
+  namespace: string;
+  /** Absolute paths of CRD files or folders. */
+  crdFiles: readonly string[];
+  unknownKinds: UnknownKinds;
+  deprecatedApis: 'error' | 'warning';
+  policy: PolicyConfig;
+  /** Where the bundle will be written: findings in rendered objects that cannot be traced point there. */
+  bundleFile: string;
+}
+
+export interface PipelineResult {
+  renderer: string;
+  description: string;
+  kubernetesVersion: string;
+  schemaSource: string;
+  /** The bundle in apply order, Namespaces and CRDs first. */
+  manifests: Manifest[];
+  objects: ObjectRef[];
+  images: string[];
+  replacements: ImageReplacement[];
+  findings: Finding[];
+  bundle: Bundle;
+}
+
+/** Where an object's document is, so a field path can become a line. */
+interface Placement {
+  document: YamlDocument;
+  /** Path of the object inside its document (items of a List). */
+  prefix: FieldPath;
+  file: string;
+  /** The source file the renderer traced the document to. */
+  source?: string;
+  /** Output of kustomize or Helm, not a file of the user's. */
+  rendered: boolean;
+}
+
+/**
+ * Render, inject images, validate and lint: everything the action does short of writing outputs.
+ * Problems in the user's files are findings with a location; only a mistake in the inputs throws.
+ */
+export async function renderAndValidate(settings: PipelineSettings, tools: RenderTools): Promise<PipelineResult> {
+  const schemas = new KubernetesSchemas(settings.render.kubernetesVersion);
+  const olderSchemas = bundledVersions()
+    .filter((v) => compareVersions(v, schemas.minor) < 0)
+    .map((v) => new KubernetesSchemas(v));
+  const rendered = await render(settings.render, tools);
+  const findings: Finding[] = [];
+  const placements = new Map<KubeObject, Placement>();
+  const manifests: Manifest[] = [];
+
+  for (const stream of rendered.streams) collect(stream, manifests, placements, findings);
+  if (manifests.length === 0 && !findings.some((f) => f.severity === 'error'))
+    findings.push({ rule: 'input/empty', severity: 'error', message: `${rendered.description} rendered no Kubernetes objects`, fix: 'Check `path`, `environment` and the chart values: an empty bundle would deploy nothing.' });
+
+  addMetadata(manifests, settings, schemas);
+  const { replacements, findings: imageFindings } = applyImageOverrides(manifests, settings.images);
+  findings.push(...imageFindings);
+
+  const crds = new CustomResources(schemas);
+  for (const file of settings.crdFiles) for (const crd of readCrdFiles(file, findings)) crds.add(crd);
+  for (const { object } of manifests) if (CustomResources.isCrd(object)) crds.add(object);
+
+  const options = { schemas, crds, unknownKinds: settings.unknownKinds, deprecatedApis: settings.deprecatedApis, olderSchemas };
+  for (const manifest of manifests) for (const finding of validateObject(manifest.object, options)) findings.push(withObject(finding, manifest.object));
+  findings.push(...duplicates(manifests));
+  for (const finding of checkPolicies(manifests, settings.policy, { workspace: settings.workspace })) findings.push(withObject(finding, findObject(manifests, finding)));
+
+  const ordered = applyOrder(manifests);
+  const bundle = serializeBundle(ordered.map((m) => m.object));
+  const inBundle = new Map<KubeObject, Pick<YamlDocument, 'text' | 'firstLine'>>(ordered.map((m, i) => [m.object, { text: bundle.documents[i], firstLine: bundle.lines[i] }]));
+  for (const finding of findings) locate(finding, placements, (object) => inBundle.get(object), settings.bundleFile);
+
+  return {
+    renderer: rendered.renderer,
+    description: rendered.description,
+    kubernetesVersion: schemas.minor,
+    schemaSource: schemas.source,
+    manifests: ordered,
+    objects: ordered.map((m) => objectRef(m.object)),
+    images: bundleImages(ordered),
+    replacements,
+    findings,
+    bundle,
+  };
+}
+
+// Findings carry the object they are about by reference until locations are resolved.
+const findingObjects = new WeakMap<Finding, KubeObject>();
+function withObject(finding: Finding, object: KubeObject | undefined): Finding {
+  if (object) findingObjects.set(finding, object);
+  return finding;
+}
+function findObject(manifests: readonly Manifest[], finding: Finding): KubeObject | undefined {
+  const ref = finding.object;
+  if (!ref) return undefined;
+  return manifests.find((m) => {
+    const r = objectRef(m.object);
+    return r.kind === ref.kind && r.name === ref.name && r.namespace === ref.namespace && r.apiVersion === ref.apiVersion;
+  })?.object;
+}
+
+function collect(stream: RenderedStream, manifests: Manifest[], placements: Map<KubeObject, Placement>, findings: Finding[]): void {
+  let text = stream.text;
+  const file = displayPath(stream.file);
+  if (!text && stream.sourceOf === undefined) {
+    const read = readManifestFile(stream.file, file);
+    if ('finding' in read) {
+      findings.push(read.finding);
+      return;
+    }
+    text = read.text;
+  }
+  for (const document of parseYamlStream(text)) {
+    const source = stream.sourceOf?.(document);
+    const where = source ? displayPath(source) : file;
+    if (document.error) {
+      const { message, line, column } = document.error;
+      findings.push({
+        rule: 'yaml/syntax',
+        severity: 'error',
+        message: `invalid YAML at line ${line}, column ${column}: ${message}`,
+        fix: message.includes('duplicated mapping key') ? 'Remove or rename the duplicate key: Kubernetes would keep only one of them.' : 'Fix the YAML syntax (indentation, quotes, ":" after keys).',
+        location: source ? { file: where, line: 1 } : { file, line, column },
+      });
+      continue;
+    }
+    if (document.value === undefined) continue;
+    const add = (object: unknown, prefix: FieldPath) => {
+      if (!isRecord(object)) {
+        findings.push({
+          rule: 'yaml/not-an-object',
+          severity: 'error',
+          message: `document ${document.index + 1} is a ${Array.isArray(object) ? 'list' : typeof object}, not a Kubernetes object`,
+          fix: 'Each YAML document must be one object with apiVersion, kind and metadata; separate objects with "---".',
+          location: { file: where, ...locateField(document, prefix) },
+        });
+        return;
+      }
+      manifests.push({ object, origin: { file: stream.file, document: document.index, source } });
+      placements.set(object, { document, prefix, file: stream.file, source, rendered: stream.sourceOf !== undefined });
+    };
+    const value = document.value;
+    // `kind: List` (what `kubectl get -o yaml` writes) holds its objects in items.
+    if (isRecord(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && value.apiVersion === 'v1' && Array.isArray(value.items))
+      value.items.forEach((item, i) => add(item, ['items', i]));
+    else add(value, []);
+  }
+}
+
+function readCrdFiles(path: string, findings: Finding[]): KubeObject[] {
+  const crds: KubeObject[] = [];
+  for (const file of manifestFiles(path)) {
+    const read = readManifestFile(file, displayPath(file));
+    if ('finding' in read) {
+      findings.push(read.finding);
+      continue;
+    }
+    for (const doc of parseYamlStream(read.text)) {
+      if (doc.error) findings.push({ rule: 'yaml/syntax', severity: 'error', message: `invalid YAML in CRD file: ${doc.error.message}`, fix: 'Fix the CRD file.', location: { file: displayPath(file), line: doc.error.line, column: doc.error.column } });
+      else if (isRecord(doc.value) && CustomResources.isCrd(doc.value)) crds.push(doc.value);
+    }
+  }
+  if (crds.length === 0) throw new ConfigurationError(`${displayPath(path)} holds no apiextensions.k8s.io/v1 CustomResourceDefinition.`, 'crds');
+  return crds;
+}
+
+// Cluster-scoped built-in kinds: they never get a namespace.
+const CLUSTER_SCOPED = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass', 'PriorityClass',
+  'IngressClass', 'RuntimeClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding', 'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'APIService', 'CSIDriver', 'CSINode',
+  'VolumeAttachment', 'ComponentStatus', 'CertificateSigningRequest', 'FlowSchema', 'PriorityLevelConfiguration', 'DeviceClass',
+  'ResourceSlice', 'VolumeAttributesClass', 'StorageVersionMigration', 'ClusterTrustBundle', 'IPAddress', 'ServiceCIDR',
+]);
+
+/** Whether objects of a kind live in a namespace (CRDs in the bundle say so in spec.scope). */
+function isNamespaced(object: KubeObject, manifests: readonly Manifest[]): boolean {
+  const kind = String(object.kind ?? '');
+  if (CLUSTER_SCOPED.has(kind)) return false;
+  const group = String(object.apiVersion ?? '').split('/')[0];
+  const crd = manifests.find(({ object: o }) => CustomResources.isCrd(o) && isRecord(o.spec) && o.spec.group === group && isRecord(o.spec.names) && o.spec.names.kind === kind);
+  return !(crd && isRecord(crd.object.spec) && crd.object.spec.scope === 'Cluster');
+}
+
+function addMetadata(manifests: readonly Manifest[], settings: PipelineSettings, _schemas: KubernetesSchemas): void {
+  for (const { object } of manifests) {
+    const metadata = isRecord(object.metadata) ? object.metadata : undefined;
+    if (!metadata) continue;
+    if (settings.namespace && metadata.namespace === undefined && isNamespaced(object, manifests)) metadata.namespace = settings.namespace;
+    for (const [field, pairs] of [['labels', settings.labels], ['annotations', settings.annotations]] as const) {
+      if (!pairs.length) continue;
+      const map = isRecord(metadata[field]) ? (metadata[field] as Record<string, unknown>) : (metadata[field] = {});
+      for (const [key, value] of pairs) map[key] = value;
+    }
+  }
+}
+
+function duplicates(manifests: readonly Manifest[]): Finding[] {
+  const seen = new Map<string, KubeObject>();
+  const out: Finding[] = [];
+  for (const { object } of manifests) {
+    const ref = objectRef(object);
+    if (!ref.name || ref.name.endsWith('*')) continue;
+    const key = `${ref.apiVersion.split('/').length > 1 ? ref.apiVersion.split('/')[0] : ''}/${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+    if (seen.has(key))
+      out.push(withObject({ rule: 'bundle/duplicate-object', severity: 'error', object: ref, path: ['metadata', 'name'], message: `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is in the bundle twice; the second would overwrite the first`, fix: 'Rename one of them or remove the copy.' }, object));
+    else seen.set(key, object);
+  }
+  return out;
+}
+
+// Apply order: what others depend on first (Helm's install order, Namespaces and CRDs at the top).
+const KIND_ORDER = [
+  'Namespace', 'CustomResourceDefinition', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'PodDisruptionBudget', 'ServiceAccount', 'Secret',
+  'ConfigMap', 'StorageClass', 'PersistentVolume', 'PersistentVolumeClaim', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding',
+  'Service', 'DaemonSet', 'Pod', 'ReplicationController', 'ReplicaSet', 'Deployment', 'HorizontalPodAutoscaler', 'StatefulSet', 'Job',
+  'CronJob', 'IngressClass', 'Ingress', 'APIService',
+];
+
+function applyOrder(manifests: readonly Manifest[]): Manifest[] {
+  const rank = (m: Manifest) => {
+    const i = KIND_ORDER.indexOf(String(m.object.kind));
+    return i < 0 ? KIND_ORDER.length : i;
+  };
+  return manifests.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i).map(({ m }) => m);
+}
+
+/**
+ * Turns a finding's object and field path into file:line: exact in plain files; in the source file
+ * kustomize or Helm traced the object to; else in the rendered bundle the action writes.
+ */
+function locate(finding: Finding, placements: Map<KubeObject, Placement>, inBundle: (object: KubeObject) => Pick<YamlDocument, 'text' | 'firstLine'> | undefined, bundleFile: string): void {
+  if (finding.location) return;
+  const object = findingObjects.get(finding);
+  const placement = object ? placements.get(object) : undefined;
+  if (!object || !placement) return;
+  const path = finding.path ?? [];
+  if (placement.source === undefined && !placement.rendered) {
+    finding.location = { file: displayPath(placement.file), ...locateField(placement.document, [...placement.prefix, ...path]) };
+    return;
+  }
+  const traced = placement.source ? locateInSource(placement.source, object, path) : undefined;
+  const bundled = inBundle(object);
+  finding.location = traced ?? (bundled ? { file: displayPath(bundleFile), ...locateField(bundled, path) } : undefined);
+}
+
+/** The document in a traced source file that holds the object (same kind, name ending alike). */
+function locateInSource(source: string, object: KubeObject, path: FieldPath): Finding['location'] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const ref = objectRef(object);
+  const documents = parseYamlStream(text);
+  const candidates = documents.filter((d) => isRecord(d.value) && d.value.kind === ref.kind);
+  const named = candidates.find((d) => {
+    const name = isRecord(d.value) && isRecord(d.value.metadata) ? d.value.metadata.name : undefined;
+    return typeof name === 'string' && ref.name.includes(name);
+  });
+  const doc = named ?? (candidates.length === 1 ? candidates[0] : undefined);
+  if (doc) return { file: displayPath(source), ...locateField(doc, path) };
+  // A Helm template is not YAML until rendered: find the field's keys in order instead.
+  return { file: displayPath(source), line: lineOfKeys(text, path) };
+}
+
+/** The line of the last key of `path` found in order in a template (`spec:` … `containers:` … `image:`). */
+export function lineOfKeys(text: string, path: FieldPath): number {
+  const lines = text.split('\n');
+  let at = 0;
+  let found = 0;
+  for (const part of path) {
+    if (typeof part !== 'string') continue;
+    const key = new RegExp(`^\\s*(-\\s+)?${part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`);
+    const i = lines.findIndex((line, n) => n >= at && key.test(line));
+    if (i < 0) break;
+    at = i + 1;
+    found = i + 1;
+  }
+  return Math.max(found, 1);
+}
+
+export function countBySeverity(findings: readonly Finding[], severity: Severity): number {
+  return findings.filter((f) => f.severity === severity).length;
+}

@@ -1,0 +1,194 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { ConfigurationError, displayPath } from '@kubeline/toolkit';
+import { load } from 'js-yaml';
+import type { YamlDocument } from './documents';
+import { manifestFiles } from './sources';
+import type { RenderTools } from './tools';
+import { isRecord } from './types';
+
+export type Renderer = 'auto' | 'plain' | 'kustomize' | 'helm';
+export const RENDERERS: readonly Renderer[] = ['auto', 'plain', 'kustomize', 'helm'];
+
+export interface RenderSettings {
+  /** Absolute path of the file or folder (already checked to be inside the workspace). */
+  path: string;
+  renderer: Renderer;
+  environment: string;
+  /** Helm only. */
+  releaseName: string;
+  namespace: string;
+  valuesFiles: readonly string[];
+  set: ReadonlyArray<[string, string]>;
+  setString: ReadonlyArray<[string, string]>;
+  /** Target Kubernetes minor, for Helm's `.Capabilities.KubeVersion`. */
+  kubernetesVersion: string;
+}
+
+/** One stream of YAML to parse: a source file (plain) or a renderer's output. */
+export interface RenderedStream {
+  /** The file findings point at: the source file, or the kustomization/chart folder for renderer output. */
+  file: string;
+  text: string;
+  /** The source file a document came from, where the renderer says it. */
+  sourceOf?: (document: YamlDocument) => string | undefined;
+}
+
+export interface RenderResult {
+  renderer: Exclude<Renderer, 'auto'>;
+  /** What was rendered, for the log: the overlay, the chart with its values files. */
+  description: string;
+  streams: RenderedStream[];
+}
+
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+const ORIGIN_ANNOTATION = 'config.kubernetes.io/origin';
+
+function isKustomization(dir: string): boolean {
+  return KUSTOMIZATION_FILES.some((f) => existsSync(join(dir, f)));
+}
+
+function isChart(dir: string): boolean {
+  return existsSync(join(dir, 'Chart.yaml'));
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/** Which renderer a path needs, when `renderer: auto`. */
+export function detectRenderer(path: string, environment: string): Exclude<Renderer, 'auto'> {
+  if (!isDirectory(path)) return 'plain';
+  if (isChart(path)) return 'helm';
+  if (isKustomization(path)) return 'kustomize';
+  if (environment && kustomizeOverlayCandidates(path, environment).some(isKustomization)) return 'kustomize';
+  return 'plain';
+}
+
+function kustomizeOverlayCandidates(path: string, environment: string): string[] {
+  return [join(path, 'overlays', environment), join(path, environment)];
+}
+
+/** Renders the source into YAML streams; the environment picks the overlay, values file or folder. */
+export async function render(settings: RenderSettings, tools: RenderTools): Promise<RenderResult> {
+  const renderer = settings.renderer === 'auto' ? detectRenderer(settings.path, settings.environment) : settings.renderer;
+  switch (renderer) {
+    case 'plain':
+      return renderPlain(settings);
+    case 'kustomize':
+      return renderKustomize(settings, tools);
+    case 'helm':
+      return renderHelm(settings, tools);
+  }
+}
+
+function renderPlain(settings: RenderSettings): RenderResult {
+  let root = settings.path;
+  // A folder per environment (manifests/staging, manifests/production) when there is one.
+  if (settings.environment && isDirectory(join(root, settings.environment))) root = join(root, settings.environment);
+  const files = manifestFiles(root);
+  return {
+    renderer: 'plain',
+    description: `${files.length} file(s) under ${displayPath(root)}`,
+    streams: files.map((file) => ({ file, text: '' })),
+  };
+}
+
+async function renderKustomize(settings: RenderSettings, tools: RenderTools): Promise<RenderResult> {
+  let dir = settings.path;
+  if (settings.environment && !isKustomization(dir)) {
+    const candidates = kustomizeOverlayCandidates(dir, settings.environment);
+    const overlay = candidates.find(isKustomization);
+    if (!overlay)
+      throw new ConfigurationError(
+        `no kustomize overlay for "${settings.environment}": looked for a kustomization in ${candidates.map((c) => displayPath(c)).join(' and ')}.`,
+        'environment',
+      );
+    dir = overlay;
+  }
+  if (!isKustomization(dir)) throw new ConfigurationError(`${displayPath(dir)} has no kustomization.yaml; set \`renderer\` to plain or helm, or point \`path\` at a kustomization.`, 'path');
+  const { text, wrapper } = await kustomizeWithOrigins(dir, tools);
+  return {
+    renderer: 'kustomize',
+    description: `kustomize overlay ${displayPath(dir)}`,
+    streams: [{ file: join(dir, KUSTOMIZATION_FILES.find((f) => existsSync(join(dir, f)))!), text, sourceOf: (doc) => takeOrigin(doc.value, wrapper) }],
+  };
+}
+
+/**
+ * kustomize records where each object came from only when a kustomization asks for
+ * `buildMetadata: [originAnnotations]`. A throwaway kustomization around the user's one asks for
+ * it, so findings point at the base file and the user's files stay untouched. If that fails, the
+ * plain build runs, so the user sees kustomize's own message about their files.
+ */
+async function kustomizeWithOrigins(dir: string, tools: RenderTools): Promise<{ text: string; wrapper?: string }> {
+  const wrapper = mkdtempSync(join(tmpdir(), 'kubeline-kustomize-'));
+  try {
+    writeFileSync(join(wrapper, 'kustomization.yaml'), `resources:\n  - ${JSON.stringify(relative(wrapper, dir))}\nbuildMetadata: [originAnnotations]\n`);
+    const text = await tools.kustomizeBuild(wrapper, { loadRestrictorNone: true }).catch(() => undefined);
+    // Origin paths are relative to the wrapper's folder; the folder itself is not needed any more.
+    if (text !== undefined) return { text, wrapper };
+  } finally {
+    rmSync(wrapper, { recursive: true, force: true });
+  }
+  return { text: await tools.kustomizeBuild(dir) };
+}
+
+/** Reads and removes kustomize's origin annotation: it is ours, not the user's. */
+function takeOrigin(object: unknown, wrapper: string | undefined): string | undefined {
+  if (!isRecord(object) || !isRecord(object.metadata) || !isRecord(object.metadata.annotations)) return undefined;
+  const annotations = object.metadata.annotations;
+  const origin = annotations[ORIGIN_ANNOTATION];
+  if (typeof origin !== 'string' || !wrapper) return undefined;
+  delete annotations[ORIGIN_ANNOTATION];
+  if (Object.keys(annotations).length === 0) delete object.metadata.annotations;
+  const path = /^path:\s*(.+)$/m.exec(origin)?.[1]?.trim();
+  return path ? resolve(wrapper, path.replace(/^['"]|['"]$/g, '')) : undefined;
+}
+
+function helmValuesFor(chart: string, environment: string): string | undefined {
+  const candidates = [`values-${environment}.yaml`, `values.${environment}.yaml`, join('values', `${environment}.yaml`)].map((f) => join(chart, f));
+  const found = candidates.find((f) => existsSync(f));
+  if (!found)
+    throw new ConfigurationError(`no values file for "${environment}" in ${displayPath(chart)}: looked for ${candidates.map((c) => basename(dirname(c)) === 'values' ? 'values/' + basename(c) : basename(c)).join(', ')}.`, 'environment');
+  return found;
+}
+
+interface ChartYaml {
+  name?: string;
+  dependencies?: Array<{ name?: string; repository?: string }>;
+}
+
+async function renderHelm(settings: RenderSettings, tools: RenderTools): Promise<RenderResult> {
+  const chart = settings.path;
+  if (!isChart(chart)) throw new ConfigurationError(`${displayPath(chart)} has no Chart.yaml; point \`path\` at a chart folder.`, 'path');
+  const meta = (load(readFileSync(join(chart, 'Chart.yaml'), 'utf8')) ?? {}) as ChartYaml;
+  // Local (file://) dependencies are packed into charts/ first, as `helm dependency build` does.
+  const deps = (meta.dependencies ?? []).filter((d) => d.name);
+  if (deps.length && deps.some((d) => !existsSync(join(chart, 'charts', d.name!)) && !existsSync(join(chart, 'charts')))) await tools.helmDependencyBuild(chart);
+
+  const values = [...settings.valuesFiles];
+  if (settings.environment) values.push(helmValuesFor(chart, settings.environment)!);
+  const args = [settings.releaseName, chart, '--kube-version', `${settings.kubernetesVersion}.0`];
+  if (settings.namespace) args.push('--namespace', settings.namespace);
+  for (const file of values) args.push('--values', file);
+  for (const [key, value] of settings.set) args.push('--set', `${key}=${value}`);
+  for (const [key, value] of settings.setString) args.push('--set-string', `${key}=${value}`);
+  const text = await tools.helmTemplate(args, chart);
+  const chartName = meta.name ?? basename(chart);
+  return {
+    renderer: 'helm',
+    description: `Helm chart ${displayPath(chart)} as release ${settings.releaseName}${values.length ? ` with ${values.map((v) => displayPath(v)).join(', ')}` : ''}`,
+    streams: [{ file: join(chart, 'Chart.yaml'), text, sourceOf: helmSources(chart, chartName) }],
+  };
+}
+
+/** Helm writes `# Source: <chart>/templates/x.yaml` at the top of each document: map it back to the chart folder. */
+function helmSources(chart: string, chartName: string): (doc: YamlDocument) => string | undefined {
+  return (doc) => {
+    const source = /^# Source: (.+)$/m.exec(doc.text)?.[1]?.trim();
+    if (!source) return undefined;
+    return source.startsWith(`${chartName}/`) ? join(chart, source.slice(chartName.length + 1)) : join(dirname(chart), source);
+  };
+}
