@@ -1,5 +1,5 @@
-import { dump } from 'js-yaml';
-import type { KubeObject } from './types';
+import { toYaml } from './emit';
+import type { Manifest } from './types';
 
 /** The rendered bundle as one YAML stream, and where each object starts. */
 export interface Bundle {
@@ -10,20 +10,22 @@ export interface Bundle {
   documents: string[];
 }
 
-/**
- * Serialises objects as one multi-document YAML stream. The dump schema quotes every string that
- * a YAML 1.1 reader (kubectl, go-yaml) would take for something else (`"yes"`, `"0755"`), and
- * aliases are written out (noRefs): the output reads the same everywhere.
- */
-export function serializeBundle(objects: readonly KubeObject[]): Bundle {
+/** Serialises objects as one multi-document YAML stream that reads the same in YAML 1.1 and 1.2. */
+export function serializeBundle(manifests: readonly Manifest[]): Bundle {
   const documents: string[] = [];
   const lines: number[] = [];
   let line = 0;
-  for (const object of objects) {
-    const text = `---\n${dump(object, { noRefs: true })}`;
+  for (const { object, text: source } of manifests) {
+    const text = source ? ownText(source) : `---\n${toYaml(object)}`;
     documents.push(text);
     lines.push(line);
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) line++;
   }
   return { text: documents.join(''), lines, documents };
+}
+
+/** A document's own text as a bundle document: with its `---` line and a final line break. */
+function ownText(source: string): string {
+  const start = /^---(?=[ \t\r]|$)/.test(source) ? source : `---\n${source}`;
+  return start.endsWith('\n') ? start : `${start}\n`;
 }

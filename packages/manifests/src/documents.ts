@@ -9,6 +9,7 @@ import {
   YAML11_SCHEMA,
   YAMLException,
 } from 'js-yaml';
+import { NOT_SIMPLE, parseSimpleYaml } from './fast-yaml';
 import type { FieldPath } from './types';
 
 /**
@@ -80,6 +81,11 @@ export function parseYamlStream(text: string): YamlDocument[] {
 
 function parseDocument(text: string, index: number, firstLine: number): YamlDocument {
   const doc: YamlDocument = { index, firstLine, text };
+  const simple = parseSimpleYaml(text, KUBERNETES_YAML);
+  if (simple !== NOT_SIMPLE) {
+    if (simple !== null && simple !== undefined) doc.value = simple;
+    return doc;
+  }
   try {
     const values = loadAll(text, { schema: KUBERNETES_YAML, maxAliases: MAX_ALIASES, maxDepth: MAX_DEPTH });
     if (values.length > 0 && values[0] !== null && values[0] !== undefined) doc.value = values[0];

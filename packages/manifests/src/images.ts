@@ -75,7 +75,8 @@ export function applyImageOverrides(manifests: readonly Manifest[], overrides: r
   const byName = new Map(overrides.map((o) => [canonicalName(o.name), o]));
   const used = new Set<ImageOverride>();
   if (byName.size === 0) return { replacements, findings: [] };
-  for (const { object } of manifests) {
+  for (const manifest of manifests) {
+    const object = manifest.object;
     for (const pod of podSpecs(object)) {
       for (const { container, path } of containersOf(pod)) {
         if (typeof container.image !== 'string') continue;
@@ -85,6 +86,7 @@ export function applyImageOverrides(manifests: readonly Manifest[], overrides: r
         if (container.image === override.reference) continue;
         replacements.push({ object: objectRef(object), container: String(container.name ?? ''), path: [...path, 'image'], from: container.image, to: override.reference });
         container.image = override.reference;
+        manifest.text = undefined;
       }
     }
   }

@@ -73,7 +73,7 @@ export async function renderAndValidate(settings: PipelineSettings, tools: Rende
   if (manifests.length === 0 && !findings.some((f) => f.severity === 'error'))
     findings.push({ rule: 'input/empty', severity: 'error', message: `${rendered.description} rendered no Kubernetes objects`, fix: 'Check `path`, `environment` and the chart values: an empty bundle would deploy nothing.' });
 
-  addMetadata(manifests, settings, schemas);
+  addMetadata(manifests, settings);
   const { replacements, findings: imageFindings } = applyImageOverrides(manifests, settings.images);
   findings.push(...imageFindings);
 
@@ -87,7 +87,7 @@ export async function renderAndValidate(settings: PipelineSettings, tools: Rende
   for (const finding of checkPolicies(manifests, settings.policy, { workspace: settings.workspace })) findings.push(withObject(finding, findObject(manifests, finding)));
 
   const ordered = applyOrder(manifests);
-  const bundle = serializeBundle(ordered.map((m) => m.object));
+  const bundle = serializeBundle(ordered);
   const inBundle = new Map<KubeObject, Pick<YamlDocument, 'text' | 'firstLine'>>(ordered.map((m, i) => [m.object, { text: bundle.documents[i], firstLine: bundle.lines[i] }]));
   for (const finding of findings) locate(finding, placements, (object) => inBundle.get(object), settings.bundleFile);
 
@@ -157,7 +157,9 @@ function collect(stream: RenderedStream, manifests: Manifest[], placements: Map<
         });
         return;
       }
-      manifests.push({ object, origin: { file: stream.file, document: document.index, source } });
+      // kustomize output loses its origin annotation when read: only untouched documents keep their text.
+      const text = prefix.length === 0 && !(stream.sourceOf && source && stream.rewritesDocuments) ? document.text : undefined;
+      manifests.push({ object, origin: { file: stream.file, document: document.index, source }, text });
       placements.set(object, { document, prefix, file: stream.file, source, rendered: stream.sourceOf !== undefined });
     };
     const value = document.value;
@@ -203,13 +205,18 @@ function isNamespaced(object: KubeObject, manifests: readonly Manifest[]): boole
   return !(crd && isRecord(crd.object.spec) && crd.object.spec.scope === 'Cluster');
 }
 
-function addMetadata(manifests: readonly Manifest[], settings: PipelineSettings, _schemas: KubernetesSchemas): void {
-  for (const { object } of manifests) {
+function addMetadata(manifests: readonly Manifest[], settings: PipelineSettings): void {
+  for (const manifest of manifests) {
+    const object = manifest.object;
     const metadata = isRecord(object.metadata) ? object.metadata : undefined;
     if (!metadata) continue;
-    if (settings.namespace && metadata.namespace === undefined && isNamespaced(object, manifests)) metadata.namespace = settings.namespace;
+    if (settings.namespace && metadata.namespace === undefined && isNamespaced(object, manifests)) {
+      metadata.namespace = settings.namespace;
+      manifest.text = undefined;
+    }
     for (const [field, pairs] of [['labels', settings.labels], ['annotations', settings.annotations]] as const) {
       if (!pairs.length) continue;
+      manifest.text = undefined;
       const map = isRecord(metadata[field]) ? (metadata[field] as Record<string, unknown>) : (metadata[field] = {});
       for (const [key, value] of pairs) map[key] = value;
     }

@@ -33,6 +33,8 @@ export interface RenderedStream {
   text: string;
   /** The source file a document came from, where the renderer says it. */
   sourceOf?: (document: YamlDocument) => string | undefined;
+  /** sourceOf changes the parsed value (removes kustomize's origin annotation). */
+  rewritesDocuments?: boolean;
 }
 
 export interface RenderResult {
@@ -112,7 +114,7 @@ async function renderKustomize(settings: RenderSettings, tools: RenderTools): Pr
   return {
     renderer: 'kustomize',
     description: `kustomize overlay ${displayPath(dir)}`,
-    streams: [{ file: join(dir, KUSTOMIZATION_FILES.find((f) => existsSync(join(dir, f)))!), text, sourceOf: (doc) => takeOrigin(doc.value, wrapper) }],
+    streams: [{ file: join(dir, KUSTOMIZATION_FILES.find((f) => existsSync(join(dir, f)))!), text, sourceOf: (doc) => takeOrigin(doc.value, wrapper), rewritesDocuments: true }],
   };
 }
 

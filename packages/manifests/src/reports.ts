@@ -522,7 +522,11 @@ export function toJUnit(findings: readonly Finding[], objects: readonly ObjectRe
 
   const suites = new Map<string, Case[]>();
   if (bySource) {
-    for (const c of cases) suites.set(c.classname, [...(suites.get(c.classname) ?? []), c]);
+    for (const c of cases) {
+      const list = suites.get(c.classname);
+      if (list) list.push(c);
+      else suites.set(c.classname, [c]);
+    }
   } else {
     suites.set(options.name, cases);
   }

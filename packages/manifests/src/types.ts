@@ -50,6 +50,11 @@ export interface Origin {
 export interface Manifest {
   object: KubeObject;
   origin: Origin;
+  /**
+   * The document's own text while the object is unchanged: the bundle keeps the user's formatting
+   * and comments for it. Whatever changes the object clears it.
+   */
+  text?: string;
 }
 
 /** The identity of a manifest's object, with defaults for what is missing. */
