@@ -21,6 +21,8 @@ const KUBERNETES_YAML = new Schema(YAML11_SCHEMA.tags.filter((tag) => tag !== ti
 
 /** Aliases a document may use; legitimate manifests use a handful, alias bombs thousands. */
 export const MAX_ALIASES = 1000;
+/** Values a document may expand to once aliases are written out. */
+export const MAX_NODES = 1_000_000;
 const MAX_DEPTH = 100;
 
 /** One YAML document of a file: its value, or why it could not be read. */
@@ -88,7 +90,11 @@ function parseDocument(text: string, index: number, firstLine: number): YamlDocu
   }
   try {
     const values = loadAll(text, { schema: KUBERNETES_YAML, maxAliases: MAX_ALIASES, maxDepth: MAX_DEPTH });
-    if (values.length > 0 && values[0] !== null && values[0] !== undefined) doc.value = values[0];
+    const value = values[0];
+    // Aliases share one value in memory but every reader expands them: bound what they expand to.
+    if (value !== null && typeof value === 'object' && text.includes('*') && expandedSize(value, MAX_NODES) > MAX_NODES) {
+      doc.error = { message: `the document expands to more than ${MAX_NODES} values through its aliases (an alias bomb?)`, line: firstLine + 1, column: 1 };
+    } else if (value !== null && value !== undefined) doc.value = value;
   } catch (error) {
     const mark = error instanceof YAMLException ? error.mark : undefined;
     const reason = error instanceof YAMLException ? error.reason : error instanceof Error ? error.message : String(error);
@@ -174,4 +180,18 @@ function lineAndColumn(text: string, offset: number, firstLine: number): { line:
     lineStart = i + 1;
   }
   return { line: firstLine + line + 1, column: offset - lineStart + 1 };
+}
+
+/** How many values `value` holds with shared (aliased) parts counted each time; stops past `limit`. */
+function expandedSize(value: unknown, limit: number): number {
+  let count = 0;
+  const walk = (v: unknown): void => {
+    if (++count > limit || v === null || typeof v !== 'object') return;
+    for (const item of Array.isArray(v) ? v : Object.values(v)) {
+      walk(item);
+      if (count > limit) return;
+    }
+  };
+  walk(value);
+  return count;
 }

@@ -84,7 +84,8 @@ export async function renderAndValidate(settings: PipelineSettings, tools: Rende
   const options = { schemas, crds, unknownKinds: settings.unknownKinds, deprecatedApis: settings.deprecatedApis, olderSchemas };
   for (const manifest of manifests) for (const finding of validateObject(manifest.object, options)) findings.push(withObject(finding, manifest.object));
   findings.push(...duplicates(manifests));
-  for (const finding of checkPolicies(manifests, settings.policy, { workspace: settings.workspace })) findings.push(withObject(finding, findObject(manifests, finding)));
+  const byRef = objectsByRef(manifests);
+  for (const finding of checkPolicies(manifests, settings.policy, { workspace: settings.workspace })) findings.push(withObject(finding, finding.object && byRef.get(refKey(finding.object))));
 
   const ordered = applyOrder(manifests);
   const bundle = serializeBundle(ordered);
@@ -111,13 +112,15 @@ function withObject(finding: Finding, object: KubeObject | undefined): Finding {
   if (object) findingObjects.set(finding, object);
   return finding;
 }
-function findObject(manifests: readonly Manifest[], finding: Finding): KubeObject | undefined {
-  const ref = finding.object;
-  if (!ref) return undefined;
-  return manifests.find((m) => {
-    const r = objectRef(m.object);
-    return r.kind === ref.kind && r.name === ref.name && r.namespace === ref.namespace && r.apiVersion === ref.apiVersion;
-  })?.object;
+const refKey = (ref: ObjectRef) => `${ref.apiVersion}\0${ref.kind}\0${ref.namespace ?? ''}\0${ref.name}`;
+/** Objects by identity (the first of duplicates), to give policy findings their object back. */
+function objectsByRef(manifests: readonly Manifest[]): Map<string, KubeObject> {
+  const map = new Map<string, KubeObject>();
+  for (const { object } of manifests) {
+    const key = refKey(objectRef(object));
+    if (!map.has(key)) map.set(key, object);
+  }
+  return map;
 }
 
 function collect(stream: RenderedStream, manifests: Manifest[], placements: Map<KubeObject, Placement>, findings: Finding[]): void {

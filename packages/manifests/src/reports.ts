@@ -1,3 +1,4 @@
+import * as core from '@actions/core';
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -104,7 +105,7 @@ function findingText(f: Finding): string {
 const ANNOTATION_LEVEL = { error: 'error', warning: 'warning', info: 'notice' } as const;
 
 /**
- * One GitHub annotation per finding, at its file and line where known
+ * One GitHub annotation per finding (at most `maxPerSeverity` of each severity), at its file and line where known
  * (errors → error, warnings → warning, info → notice).
  *
  * GitHub shows at most 10 error and 10 warning annotations (and 10 notices)
@@ -114,8 +115,11 @@ const ANNOTATION_LEVEL = { error: 'error', warning: 'warning', info: 'notice' } 
  * line (compareFindings). The job summary and the SARIF and JUnit reports
  * always hold them all.
  */
-export function annotateFindings(findings: readonly Finding[]): void {
+export function annotateFindings(findings: readonly Finding[], maxPerSeverity = 100): void {
+  // Past what GitHub shows, annotations only flood the log: the reports keep every finding.
+  const shown: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   for (const f of sortFindings(findings)) {
+    if (++shown[f.severity] > maxPerSeverity) continue;
     const title = f.object ? `${f.rule}: ${describeObject(f.object)}` : f.rule;
     const lines = [f.message];
     if (f.path?.length) lines.push(`Field: ${formatPath(f.path)}`);
@@ -127,6 +131,8 @@ export function annotateFindings(findings: readonly Finding[]): void {
       column: f.location?.column,
     });
   }
+  const hidden = (Object.keys(shown) as Severity[]).filter((s) => shown[s] > maxPerSeverity).map((s) => `${shown[s] - maxPerSeverity} ${s === 'info' ? 'note' : s}(s)`);
+  if (hidden.length) core.info(`…and ${hidden.join(', ')} more, not annotated: see the job summary and the SARIF and JUnit reports.`);
 }
 
 // ---------------------------------------------------------------------------
