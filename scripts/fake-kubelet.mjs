@@ -380,11 +380,11 @@ function simulateContainer(container, b, t, pod, start) {
 
   // Runs of the container: run i starts at runStart, ends (if it exits) runMs later, then either
   // the pod's restartPolicy restarts it after a back-off or it stays terminated.
-  event('pulled', 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
   let run = 0;
   let runStart = CREATE_MS;
   let last = {};
   for (;;) {
+    event('pulled', 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
     event(`created`, 'Normal', 'Created', `Created container: ${name}`);
     event(`started`, 'Normal', 'Started', `Started container ${name}`);
     const runEnd = runStart + b.runMs;
@@ -419,8 +419,8 @@ function simulateContainer(container, b, t, pod, start) {
       return { status: { ...base, state: { terminated } }, events, next: Infinity, readySince: runEnd, done: true };
     }
     const backOffEnd = runEnd + backoffMs(run);
+    event('backoff', 'Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${podRef}`);
     if (t < backOffEnd) {
-      event('backoff', 'Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${podRef}`);
       const waiting = {
         reason: 'CrashLoopBackOff',
         message: `back-off ${Math.round(backoffMs(run) / 1000)}s restarting failed container=${name} pod=${podRef}`,
