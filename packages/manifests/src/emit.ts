@@ -65,7 +65,7 @@ function scalar(value: unknown, indent: number): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      return Number.isFinite(value) ? String(value) : Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
+      return Number.isFinite(value) ? number(value) : Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
     case 'bigint':
       return String(value);
     case 'string':
@@ -75,6 +75,12 @@ function scalar(value: unknown, indent: number): string {
     default:
       return JSON.stringify(String(value));
   }
+}
+
+/** YAML 1.1 reads an exponent as a float only with a dot in the mantissa: 1.0e+21, not 1e+21. */
+function number(value: number): string {
+  const text = String(value);
+  return text.includes('e') && !text.includes('.') ? text.replace('e', '.0e') : text;
 }
 
 // Safe plain scalars: start with a letter, digit, `/`, `.` or `_`, no `: `, ` #`, or flow characters.
