@@ -1,4 +1,5 @@
 import { CHECK_NAMES, type CheckName, type IgnoreRule, matchGlob, normalizePath, type PolicyConfig, type ResourceField } from './policy-config';
+import { parseImage } from './images';
 import { containersOf, type ContainerAt, type PodSpecAt, podSpecs } from './podspecs';
 import { describeObject, type FieldPath, type Finding, isRecord, type KubeObject, type Manifest, type ObjectRef, objectRef } from './types';
 
@@ -201,24 +202,12 @@ function deepest(base: Record<string, unknown>, basePath: FieldPath, keys: reado
 
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
 
-/** Splits `registry:5000/name:tag@sha256:…` into its tag and digest. */
-export function parseImageReference(image: string): { name: string; tag?: string; digest?: string } {
-  const at = image.indexOf('@');
-  const nameAndTag = at >= 0 ? image.slice(0, at) : image;
-  const colon = nameAndTag.lastIndexOf(':');
-  const hasTag = colon > nameAndTag.lastIndexOf('/');
-  return {
-    name: hasTag ? nameAndTag.slice(0, colon) : nameAndTag,
-    ...(hasTag ? { tag: nameAndTag.slice(colon + 1) } : {}),
-    ...(at >= 0 ? { digest: image.slice(at + 1) } : {}),
-  };
-}
 
 function checkImage(subject: Subject, c: ContainerAt): void {
   const image = c.container.image;
   if (typeof image !== 'string' || image.trim() === '') return;
   const path = [...c.path, 'image'];
-  const { tag, digest } = parseImageReference(image.trim());
+  const { tag, digest } = parseImage(image.trim());
   if (digest !== undefined && DIGEST.test(digest)) return;
   const on = (check: CheckName): boolean => subject.config.checks[check] !== 'off';
   if (on('image-latest') && digest === undefined && (tag === undefined || tag === 'latest')) {

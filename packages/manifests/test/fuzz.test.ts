@@ -60,7 +60,7 @@ function mutate(value: unknown, r: () => number, depth = 0): unknown {
     return { ...(value as object), [`typo${Math.floor(r() * 9)}`]: JUNK[Math.floor(r() * JUNK.length)] };
   }
   const [key, child] = entries[Math.floor(r() * entries.length)];
-  const copy: Record<string | number, unknown> = Array.isArray(value) ? [...value] : { ...(value as object) };
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
   if (r() < 0.1) delete copy[key];
   else copy[key] = mutate(child, r, depth + 1);
   return copy;

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@kubeline/toolkit';
-import { checkPolicies, DEFAULT_POLICY, isSuppressed, parseImageReference, parsePolicyConfig, type PolicyConfig } from '../src/policies';
+import { parseImage } from '../src/images';
+import { checkPolicies, DEFAULT_POLICY, isSuppressed, parsePolicyConfig, type PolicyConfig } from '../src/policies';
 import { CHECK_NAMES, matchGlob } from '../src/policy-config';
 import type { Finding, KubeObject, Manifest } from '../src/types';
 
@@ -248,8 +249,8 @@ describe('each check', () => {
     ['registry.local:5000/team/app:1.2', { name: 'registry.local:5000/team/app', tag: '1.2' }],
     [`app:1.2@${DIGEST}`, { name: 'app', tag: '1.2', digest: DIGEST }],
     [`app@${DIGEST}`, { name: 'app', digest: DIGEST }],
-  ])('parseImageReference(%s)', (image, parts) => {
-    expect(parseImageReference(image)).toEqual(parts);
+  ])('parseImage(%s)', (image, parts) => {
+    expect(parseImage(image)).toEqual(parts);
   });
 
   describe('service-selects-workload', () => {
