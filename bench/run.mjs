@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Kubeline benchmark — `npm run bench` (from the repository root, test bed up or not).
 //
-// It reports; it is not a test. Four sections, in one run on one machine:
+// It reports; it is not a test. Five sections, in one run on one machine:
 //
 //  1. Start-up of each action bundle (dist/<action>/index.js): the time from process start to the
 //     first input read, above bare `node -e 0`. Each bundle is started as the runner starts it
 //     (`node <bundle>`, INPUT_* variables with action.yml's defaults, GITHUB_OUTPUT / GITHUB_STATE /
 //     GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH files, an event payload, RUNNER_TEMP) but with
 //     one input invalid so that it fails right at reading its inputs: build-test-image `build-args`
-//     (not key=value), run-tests `run` (empty), push-image `images` (empty). DOCKER_HOST points at a
+//     (not key=value), run-tests `run` (empty), push-image `images` (empty), render-and-validate-manifests
+//     `path` (empty). DOCKER_HOST points at a
 //     socket that does not exist, and every run must end with the action's own input error naming
 //     that input (else the measurement is refused), so no docker work is in the figure. Wall time
 //     from spawn to exit, per run, with the monotonic clock; the subjects are interleaved round-robin
@@ -75,6 +76,14 @@
 //       first fetch() of a fresh process.
 //  4. Environment facts: node, docker client/server, builder, CPUs, memory, load average before and
 //     after (the test bed is shared; a busy machine shows there), commit and bundle hashes.
+//  5. render-and-validate-manifests against kubeconform -strict on a generated corpus of --objects
+//     objects (default 12,000; bench/corpus.mjs), valid only and with 5 % seeded mistakes: kubeconform
+//     with the test bed's local schemas and its default parallelism, and the action's bundle as the
+//     runner runs it with every policy check off (the like-for-like comparison) and with the default
+//     policies; interleaved rounds, medians and p90, objects/second, CPU seconds, peak RSS, load
+//     average. Target: ≥ 2× kubeconform's throughput. Details in bench/manifests.mjs. Needs kubeconform
+//     and helm from the test bed (`scripts/testbed tools`, which it runs when KUBELINE_KUBECONFORM is
+//     unset), not Docker.
 //
 // Everything is printed as tables (targets beside the figures) and written to bench/results.json.
 //
@@ -86,10 +95,11 @@
 // 1.5 MB (1.5×), pipeline overhead as GitHub runs it over 15 % in either scenario (3×, since a 3-5 s
 // pipeline on a shared 2-core machine has noise of a few per cent).
 //
-// Options: --quick (fewer runs, for trying it out), --only startup,size,pipeline, --runs N (start-up
-// runs per subject, default 30), --warmup N (default 3), --rounds N (pipeline rounds per scenario,
-// default 6: each of the six orders of the three variants once), --traced N (traced rounds per
-// scenario, default 2). Environment: the test bed's variables (`eval "$(scripts/testbed env)"`;
+// Options: --quick (fewer runs, for trying it out), --only startup,size,pipeline,manifests (or the
+// section names alone: `npm run bench -- manifests`), --runs N (start-up runs per subject, default 30),
+// --warmup N (default 3), --rounds N (pipeline rounds per scenario and manifests rounds, default 6:
+// each of the six orders of the three variants once), --traced N (traced rounds per scenario,
+// default 2), --objects N (manifests corpus size, default 12000). Environment: the test bed's variables (`eval "$(scripts/testbed env)"`;
 // without them it runs `scripts/testbed up` as scripts/demo does), KUBELINE_BENCH_PEERS (peers
 // folder), KUBELINE_CACHE. Whole run: about 5-6 minutes on 2 cores.
 // Leaves behind: repositories kubeline-bench/<id>-* in the test bed's registry (scenario A: manifests
@@ -106,9 +116,10 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { addCounts, buildkitSteps, bytes, median, ms, parseFileCommands, pct, pushLayers, round, run, sec, signedMs, summarize, table, unionMs } from './lib.mjs';
+import { manifestsBench } from './manifests.mjs';
 
 const root = resolve(import.meta.dirname, '..');
-const ACTIONS = ['build-test-image', 'run-tests', 'push-image'];
+const ACTIONS = ['build-test-image', 'run-tests', 'push-image', 'render-and-validate-manifests'];
 const TARGET = { startupMs: 100, bundleBytes: 1_000_000, overheadPct: 5 };
 const WIDE = { startupMs: 200, bundleBytes: 1_500_000, overheadPct: 15 };
 const STAGES = ['build-test-image', 'run-tests', 'push-image'];
@@ -129,6 +140,7 @@ const INVALID = {
   'build-test-image': { input: 'build-args', value: 'not-a-key-value-pair' },
   'run-tests': { input: 'run', value: '' },
   'push-image': { input: 'images', value: '' },
+  'render-and-validate-manifests': { input: 'path', value: '' },
 };
 /**
  * Peers, measured when a copy of the action (its action.yml and dist/) is in
@@ -157,6 +169,7 @@ try {
   if (opts.only.has('startup')) results.startup = startup();
   if (opts.only.has('size')) results.sizes = sizes();
   if (opts.only.has('pipeline')) results.pipeline = await pipeline();
+  if (opts.only.has('manifests')) results.manifests = await manifestsBench({ root, work, rounds: opts.rounds, objects: opts.objects, notes, problems });
   results.loadAfter = os.loadavg().map((x) => round(x, 2));
   // The tree is shared: a bundle rebuilt while we measured makes the figures a mix of two builds.
   const after = bundleHashes();
@@ -181,7 +194,9 @@ process.exitCode = problems.length ? 1 : 0;
 // ── options ───────────────────────────────────────────────────────────────────
 
 function parseOptions(argv) {
-  const o = { runs: 30, warmup: 3, rounds: 6, traced: 2, only: new Set(['startup', 'size', 'pipeline']), quick: false };
+  const sections = ['startup', 'size', 'pipeline', 'manifests'];
+  const o = { runs: 30, warmup: 3, rounds: 6, traced: 2, objects: 12_000, only: new Set(sections), quick: false };
+  const named = [];
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -191,10 +206,22 @@ function parseOptions(argv) {
     else if (flag === '--rounds') o.rounds = Number(value());
     else if (flag === '--traced') o.traced = Number(value());
     else if (flag === '--only') o.only = new Set(value().split(','));
+    else if (flag === '--objects') o.objects = Number(value());
+    else if (sections.includes(flag)) named.push(flag);
     else {
-      console.error(`bench: unknown option ${argv[i]}. Options: --quick, --only startup,size,pipeline, --runs N, --warmup N, --rounds N, --traced N`);
+      console.error(`bench: unknown option ${argv[i]}. Options: [${sections.join('|')} ...], --quick, --only ${sections.join(',')}, --runs N, --warmup N, --rounds N, --traced N, --objects N`);
       process.exit(2);
     }
+  }
+  if (named.length) o.only = new Set(named);
+  const unknown = [...o.only].filter((x) => !sections.includes(x));
+  if (unknown.length) {
+    console.error(`bench: unknown section ${unknown.join(', ')}; sections: ${sections.join(', ')}`);
+    process.exit(2);
+  }
+  if (!Number.isInteger(o.objects) || o.objects < 1000) {
+    console.error('bench: --objects wants a whole number ≥ 1000 (the target is measured on at least 10,000: the default is 12000)');
+    process.exit(2);
   }
   for (const k of ['runs', 'warmup', 'rounds', 'traced']) {
     if (!Number.isInteger(o[k]) || o[k] < (k === 'warmup' ? 0 : 1)) {
@@ -1309,6 +1336,22 @@ function summary() {
     }
     const failed = s.result.checks.filter((c) => !c.ok);
     rows.push([`pipeline ${s.name} checks`, `${s.result.checks.length - failed.length}/${s.result.checks.length} hold`, 'all', failed.length ? 'FAILED' : 'met']);
+  }
+  const mf = results.manifests;
+  for (const [key, r] of Object.entries(mf?.ratios ?? {})) {
+    const [corpus, tool] = key.split('/');
+    const kc = mf.subjects.find((x) => x.tool === 'kubeconform' && x.corpus === corpus);
+    const ours = mf.subjects.find((x) => x.tool === tool && x.corpus === corpus);
+    const like = tool === 'ours-off';
+    rows.push([
+      `manifests, ${corpus} corpus, ${like ? 'policies off' : 'default policies'}`,
+      `${r.throughput.toFixed(2)}× kubeconform (${ours.objectsPerSecond.median.toLocaleString('en-US')} vs ${kc.objectsPerSecond.median.toLocaleString('en-US')} objects/s; CPU ${r.cpu}×)`,
+      like ? '≥ 2×' : '—',
+      like ? (r.met ? 'met' : 'MISSED') : '(reference)',
+    ]);
+  }
+  for (const x of (mf?.subjects ?? []).filter((y) => y.peakRssMiB && y.tool !== 'ours-default')) {
+    rows.push([`  peak RSS ${x.tool === 'kubeconform' ? 'kubeconform' : 'ours'}, ${x.corpus} corpus`, `${x.peakRssMiB.median} MiB (max ${x.peakRssMiB.max})`, '—', '']);
   }
   console.log('\nSummary\n');
   console.log(table(['measure', 'figure', 'target', 'verdict'], rows));
