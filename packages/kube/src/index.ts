@@ -1,0 +1,2 @@
+export * from './rollout';
+export * from './duration';
