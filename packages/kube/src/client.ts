@@ -1,0 +1,615 @@
+import { IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { describeObject, type KubeObject, type ObjectRef } from '@kubeline/manifests';
+import { ExternalError, errorMessage, parseRetryAfter, type RetryOptions, withRetries } from '@kubeline/toolkit';
+
+export type { KubeObject, ObjectRef } from '@kubeline/manifests';
+
+/** A resource type as the API server's discovery describes it. */
+export interface ResourceInfo {
+  /** '' for the core group. */
+  group: string;
+  version: string;
+  kind: string;
+  /** The plural resource name used in URLs and RBAC rules: `deployments`. */
+  resource: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
+/** What a request is about: named in every error it can end in. */
+export interface RequestTarget {
+  /** The RBAC verb: get, list, watch, create, update, patch, delete. */
+  verb: string;
+  group?: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  kind?: string;
+}
+
+export interface RequestOptions {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The path below the server URL, starting with `/`. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Sent as JSON (JSON is YAML too, so it serves apply patches). */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  target?: RequestTarget;
+  /** Statuses returned to the caller instead of thrown (404 to read what may not exist). */
+  allow?: readonly number[];
+  /** Per attempt; default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface KubeResponse<T = KubeObject> {
+  status: number;
+  body: T;
+  headers: Record<string, string>;
+}
+
+/** The `Status` object the API server answers errors with. */
+export interface ApiStatus {
+  /** `Status` when the API server wrote the answer; absent when something in front of it did. */
+  kind?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: Array<{ reason?: string; message?: string; field?: string }>;
+    retryAfterSeconds?: number;
+  };
+}
+
+/**
+ * An error answer of the API server, with a message that says what to do about it: a 403 names the
+ * verb, resource, namespace and user and prints the RBAC rule that would allow it; a 409 apply
+ * conflict names the other field managers and their fields; a 422 names the object and lists the
+ * server's causes.
+ */
+export class KubeApiError extends ExternalError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason: string,
+    readonly apiStatus: ApiStatus = {},
+    readonly target?: RequestTarget,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.status === 404;
+export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409;
+export const isForbidden = (err: unknown): boolean => err instanceof KubeApiError && err.status === 403;
+
+/** The API server could not be reached (after the retries). */
+export class UnreachableError extends ExternalError {}
+
+export interface ClientOptions {
+  /** Retries of a transient failure (connection refused/reset, 5xx, 429); default 4. */
+  retries?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Per attempt; default 30 s. */
+  timeoutMs?: number;
+  /** The user named in messages when the server does not say (the kubeconfig's user). */
+  user?: string;
+  /** Namespace for namespaced objects that have none: the context's, else `default`. */
+  defaultNamespace?: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** The error code (`ECONNREFUSED`…) somewhere in an error's cause chain. */
+function networkCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) return 'ETIMEDOUT';
+    if (Array.isArray((e as { errors?: unknown }).errors)) {
+      for (const inner of (e as { errors: unknown[] }).errors) {
+        const c = networkCode(inner);
+        if (c) return c;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The innermost message of an error's cause chain (`connect ECONNREFUSED 127.0.0.1:1`). */
+function rootMessage(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && (e as { cause?: unknown })?.cause; depth++) e = (e as { cause: unknown }).cause;
+  return errorMessage(e);
+}
+
+/** Statuses and failures worth another attempt; everything else fails at once. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof KubeApiError) {
+    if (err.status === 429 || err.status === 502 || err.status === 503 || err.status === 504) return true;
+    // A 500 is retried when the server says it is an internal or timeout error, or when something in
+    // front of it answered (no Status body). Apply's "failed to create typed patch object" is a 500
+    // without a reason that no retry will fix.
+    if (err.status === 500) return err.apiStatus.kind !== 'Status' || ['InternalError', 'ServerTimeout', 'Timeout'].includes(err.apiStatus.reason ?? '');
+    return false;
+  }
+  if (err instanceof UnreachableError) return true;
+  return false;
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|HOSTNAME|ALTNAME|DEPTH_ZERO/;
+
+function tlsCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TLS_CODES.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** `deployments.apps`, `pods`: a resource as RBAC and error messages spell it. */
+export function qualifiedResource(resource: string, group = ''): string {
+  return group ? `${resource}.${group}` : resource;
+}
+
+/**
+ * The RBAC rule that would allow a denied request, as a Role (or ClusterRole for cluster-scoped
+ * resources) to add to the deploying identity.
+ */
+export function rbacRuleSnippet(target: RequestTarget): string {
+  const cluster = !target.namespace;
+  const resource = target.subresource ? `${target.resource}/${target.subresource}` : (target.resource ?? '*');
+  return [
+    'apiVersion: rbac.authorization.k8s.io/v1',
+    `kind: ${cluster ? 'ClusterRole' : 'Role'}`,
+    'metadata:',
+    '  name: kubeline-deploy',
+    ...(cluster ? [] : [`  namespace: ${target.namespace}`]),
+    'rules:',
+    `  - apiGroups: ["${target.group ?? ''}"]`,
+    `    resources: ["${resource}"]`,
+    `    verbs: ["${target.verb}"]`,
+  ].join('\n');
+}
+
+/** Reads `User "x" cannot patch resource "deployments" in API group "apps" in the namespace "y"`. */
+export function parseForbidden(message: string): Partial<RequestTarget> & { user?: string } {
+  const m = /User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/.exec(message);
+  if (!m) return {};
+  const [resource, subresource] = m[3].split('/');
+  return { user: m[1], verb: m[2], resource, subresource, group: m[4] ?? '', namespace: m[5] };
+}
+
+function targetName(target?: RequestTarget): string {
+  if (!target) return '';
+  if (target.kind && target.name) return describeObject({ apiVersion: '', kind: target.kind, name: target.name, namespace: target.namespace });
+  if (target.resource) return `${qualifiedResource(target.resource, target.group)}${target.name ? ` ${target.name}` : ''}${target.namespace ? ` in namespace ${target.namespace}` : ''}`;
+  return '';
+}
+
+/** The owners of the conflicting fields in a 409 from server-side apply: manager → fields. */
+export function parseApplyConflicts(status: ApiStatus): Map<string, string[]> {
+  const owners = new Map<string, string[]>();
+  for (const cause of status.details?.causes ?? []) {
+    if (cause.reason !== 'FieldManagerConflict') continue;
+    const manager = /conflict with "([^"]*)"/.exec(cause.message ?? '')?.[1] ?? '(unknown manager)';
+    const fields = owners.get(manager) ?? [];
+    fields.push(cause.field ?? '(unknown field)');
+    owners.set(manager, fields);
+  }
+  if (owners.size === 0 && status.message) {
+    // Old servers put everything in the message: `conflict with "other": .spec.replicas`.
+    for (const m of status.message.matchAll(/conflicts? with "([^"]*)"(?: using [^:]+)?: ([^\n]+)/g)) {
+      owners.set(m[1], m[2].split(/,\s*/));
+    }
+  }
+  return owners;
+}
+
+/** The message for an API error answer: what failed, why, and what to do. */
+export function apiErrorMessage(status: number, body: ApiStatus, target: RequestTarget | undefined, user: string | undefined): string {
+  const what = targetName(target);
+  const server = body.message ?? `HTTP ${status}`;
+  switch (status) {
+    case 401:
+      return `the API server rejected the credentials of ${user ? `user "${user}"` : 'the kubeconfig user'} (401 Unauthorized): the token or client certificate is missing, expired or for another cluster. Refresh the kubeconfig (or the secret it comes from).`;
+    case 403: {
+      const parsed = parseForbidden(server);
+      const t: RequestTarget = { verb: target?.verb ?? 'get', ...target, ...stripUndefined(parsed) };
+      const who = parsed.user ?? user ?? 'the deploying identity';
+      const where = t.namespace ? `in namespace "${t.namespace}"` : 'at cluster scope';
+      const res = qualifiedResource(t.subresource ? `${t.resource}/${t.subresource}` : (t.resource ?? '?'), t.group);
+      return (
+        `forbidden: ${who} cannot ${t.verb} ${res} ${where}${what ? ` (${what})` : ''}.\n` +
+        `Grant it with a ${t.namespace ? 'Role' : 'ClusterRole'} bound to ${who}, for example:\n${rbacRuleSnippet(t)}\n` +
+        `(deploy needs get, list, watch, create and patch on what it applies, delete for prune, and get/create/update/delete on leases.coordination.k8s.io for its lock.)\nServer: ${server}`
+      );
+    }
+    case 404:
+      return `${what || 'object'} not found: ${server}`;
+    case 409: {
+      const owners = parseApplyConflicts(body);
+      if (owners.size > 0) {
+        const list = [...owners].map(([manager, fields]) => `  - "${manager}" owns ${fields.join(', ')}`).join('\n');
+        return (
+          `${what ? `${what}: ` : ''}server-side apply conflict: fields in the manifest are managed by another field manager:\n${list}\n` +
+          `Remove them from the manifest, stop the other manager from changing them, or set force-conflicts: true to take them over.`
+        );
+      }
+      if (body.reason === 'AlreadyExists') return `${what || 'object'} already exists: ${server}`;
+      return `${what ? `${what}: ` : ''}conflict: ${server} (someone else changed it at the same time; run again).`;
+    }
+    case 400:
+    case 422: {
+      const causes = (body.details?.causes ?? []).map((c) => `  - ${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`);
+      return `${what || 'object'} is invalid${causes.length ? ':\n' + causes.join('\n') : `: ${server}`}${causes.length ? `\nServer: ${server}` : ''}`;
+    }
+    case 429:
+      return `the API server is throttling requests (429 Too Many Requests)${what ? ` for ${what}` : ''}: ${server}`;
+    default:
+      if (status === 500 && /failed to create typed patch object|field not declared in schema/.test(server)) {
+        return `${what || 'object'} is invalid: ${server}`;
+      }
+      return `${what ? `${what}: ` : ''}the API server answered ${status}: ${server}`;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function queryString(query: RequestOptions['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+/** `apps/v1` → `{ group: 'apps', version: 'v1' }`; `v1` → the core group. */
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+const groupVersionPath = (apiVersion: string): string => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
+
+/** A missing resource type: the CRD is not installed or the apiVersion is wrong. */
+export class MissingResourceTypeError extends KubeApiError {}
+
+/**
+ * The one wrapper around the Kubernetes API. It takes authentication from client-node's KubeConfig
+ * (client certificates, tokens, token files, exec credential plugins, proxies) and sends requests
+ * itself with JSON bodies as written: client-node's typed serializer drops fields its models do not
+ * know, which under server-side apply would silently remove them from the live object. Every call
+ * retries transient failures (bounded, honouring Retry-After) and ends in a message that says what
+ * to do. Discovery (kind → resource, scope) is cached and refreshed on a miss, so CRDs applied in
+ * the same run are found once they are Established.
+ */
+export class KubeClient {
+  readonly server: string;
+  readonly user?: string;
+  readonly defaultNamespace: string;
+  /** Requests sent, retries included: for the benchmark. */
+  requests = 0;
+  private readonly http = new IsomorphicFetchHttpLibrary();
+  private readonly groupVersions = new Map<string, Promise<ResourceInfo[] | undefined>>();
+  private readonly retry: Omit<RetryOptions, 'what' | 'isRetryable'>;
+  private readonly timeoutMs: number;
+
+  constructor(
+    /** Exposed for client-node's Watch, which the wait half uses with the same credentials. */
+    readonly kubeConfig: KubeConfig,
+    options: ClientOptions = {},
+  ) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('KubeClient: the kubeconfig has no current cluster (connect() checks this first)');
+    this.server = cluster.server.replace(/\/+$/, '');
+    this.user = options.user ?? kubeConfig.getCurrentUser()?.name;
+    const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+    this.defaultNamespace = options.defaultNamespace ?? context?.namespace ?? 'default';
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retry = {
+      retries: options.retries ?? 4,
+      baseDelayMs: options.baseDelayMs ?? 500,
+      maxDelayMs: options.maxDelayMs ?? 8_000,
+      retryAfterMs: (err) => (err instanceof KubeApiError ? err.retryAfterMs : undefined),
+      sleep: options.sleep,
+    };
+  }
+
+  /** One request, retried when transient; error answers become KubeApiError unless allowed. */
+  async request<T = KubeObject>(options: RequestOptions): Promise<KubeResponse<T>> {
+    const what = `${options.method} ${options.path}`;
+    let attempts = 0;
+    try {
+      return await withRetries(
+        () => {
+          attempts++;
+          return this.send<T>(options);
+        },
+        { ...this.retry, what: `Kubernetes API ${what}`, isRetryable: isTransient },
+      );
+    } catch (err) {
+      if (err instanceof UnreachableError) {
+        throw new UnreachableError(
+          `cannot reach the Kubernetes API server at ${this.server}: ${err.message} (${attempts} attempt${attempts === 1 ? '' : 's'}). ` +
+            'Check the server address in the kubeconfig and that this runner can reach it (a private cluster endpoint is not reachable from GitHub-hosted runners: use a self-hosted runner in its network or an authorized network).',
+        );
+      }
+      throw err;
+    }
+  }
+
+  private async send<T>(options: RequestOptions): Promise<KubeResponse<T>> {
+    const ctx = new RequestContext(`${this.server}${options.path}${queryString(options.query)}`, options.method);
+    ctx.setHeaderParam('Accept', options.accept ?? 'application/json');
+    ctx.setHeaderParam('User-Agent', 'kubeline');
+    if (options.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
+      ctx.setBody(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
+    }
+    ctx.setSignal(AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs));
+    try {
+      await this.kubeConfig.applySecurityAuthentication(ctx);
+    } catch (err) {
+      throw this.credentialError(err);
+    }
+    this.requests++;
+    let status: number;
+    let headers: Record<string, string>;
+    let text: string;
+    try {
+      const response = await this.http.send(ctx).toPromise();
+      status = response.httpStatusCode;
+      headers = response.headers;
+      text = await response.body.text();
+    } catch (err) {
+      const tls = tlsCode(err);
+      if (tls) {
+        throw new ExternalError(
+          `TLS with the API server at ${this.server} failed (${tls}: ${rootMessage(err)}): the kubeconfig's certificate-authority-data does not match the server's certificate, or the server address is not one its certificate names.`,
+        );
+      }
+      const code = networkCode(err);
+      if (code) throw new UnreachableError(code === 'ETIMEDOUT' ? `no answer in ${(options.timeoutMs ?? this.timeoutMs) / 1000} s` : rootMessage(err));
+      throw err;
+    }
+    let body: unknown = text;
+    if (text && /json/.test(headers['content-type'] ?? '')) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // keep the text
+      }
+    }
+    if ((status >= 200 && status < 300) || options.allow?.includes(status)) return { status, body: body as T, headers };
+    const apiStatus: ApiStatus = typeof body === 'object' && body !== null && (body as { kind?: string }).kind === 'Status' ? (body as ApiStatus) : {};
+    // The body of a 404 for an unknown path is `404 page not found`: nothing to add.
+    if (!apiStatus.message && typeof body === 'string' && body.trim() && status !== 404) apiStatus.message = body.trim().slice(0, 500);
+    const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? (apiStatus.details?.retryAfterSeconds !== undefined ? apiStatus.details.retryAfterSeconds * 1000 : undefined);
+    throw new KubeApiError(apiErrorMessage(status, apiStatus, options.target, this.user), status, apiStatus.reason ?? '', apiStatus, options.target, retryAfterMs);
+  }
+
+  private credentialError(err: unknown): Error {
+    const user = this.kubeConfig.getCurrentUser();
+    const exec = (user?.exec as { command?: string } | undefined)?.command;
+    const detail = errorMessage(err).trim();
+    if (exec) return new ExternalError(`the exec credential plugin '${exec}' of kubeconfig user "${user?.name}" failed${detail ? `: ${detail}` : ''}. Run it by hand on the runner to see why (expired cloud credentials are the usual cause).`);
+    return new ExternalError(`could not load the credentials of kubeconfig user "${user?.name ?? '?'}": ${detail}`);
+  }
+
+  /** The resource list of one group version, cached; undefined when the server does not serve it. */
+  private groupVersion(apiVersion: string, refresh = false): Promise<ResourceInfo[] | undefined> {
+    let cached = this.groupVersions.get(apiVersion);
+    if (!cached || refresh) {
+      cached = this.request<{ resources?: Array<{ name: string; kind: string; namespaced: boolean; verbs?: string[] }> }>({
+        method: 'GET',
+        path: groupVersionPath(apiVersion),
+        allow: [404],
+        target: { verb: 'get', resource: apiVersion },
+      }).then((r) => {
+        if (r.status === 404) return undefined;
+        const { group, version } = splitApiVersion(apiVersion);
+        return (r.body.resources ?? [])
+          .filter((x) => !x.name.includes('/'))
+          .map((x) => ({ group, version, kind: x.kind, resource: x.name, namespaced: x.namespaced, verbs: x.verbs ?? [] }));
+      });
+      // A failed discovery is not cached.
+      cached.catch(() => this.groupVersions.delete(apiVersion));
+      this.groupVersions.set(apiVersion, cached);
+    }
+    return cached;
+  }
+
+  /** Forget what discovery said (all of it, or one group version): after CRDs are Established. */
+  forgetDiscovery(apiVersion?: string): void {
+    if (apiVersion) this.groupVersions.delete(apiVersion);
+    else this.groupVersions.clear();
+  }
+
+  /** Kind → resource and scope; a kind the server does not serve fails saying its CRD or API is missing. */
+  async resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    let list = await this.groupVersion(apiVersion);
+    let found = list?.find((r) => r.kind === kind);
+    if (!found) {
+      list = await this.groupVersion(apiVersion, true);
+      found = list?.find((r) => r.kind === kind);
+    }
+    if (found) return found;
+    const { group } = splitApiVersion(apiVersion);
+    let served = '';
+    if (group && !list) {
+      const g = await this.request<{ versions?: Array<{ groupVersion: string }> }>({ method: 'GET', path: `/apis/${group}`, allow: [404] });
+      const versions = g.status === 200 ? (g.body.versions ?? []).map((v) => v.groupVersion) : [];
+      if (versions.length) served = ` The server serves ${group} as ${versions.join(', ')}: change apiVersion.`;
+    } else if (list) {
+      served = ` ${apiVersion} has no kind ${kind} (check the spelling; it has ${list.map((r) => r.kind).slice(0, 12).join(', ')}${list.length > 12 ? ', …' : ''}).`;
+    }
+    const missing = group && !group.endsWith('.k8s.io') && !['apps', 'batch', 'policy', 'autoscaling'].includes(group);
+    throw new MissingResourceTypeError(
+      `the cluster has no API for kind ${kind} in ${apiVersion}.${served}` +
+        (missing && !served ? ` Install its CustomResourceDefinition first, or put the CRD in the same bundle (it is applied and Established before the objects that use it).` : '') +
+        (!missing && !served ? ' The API may have been removed in this Kubernetes version.' : ''),
+      404,
+      'NotFound',
+      {},
+      { verb: 'get', kind, resource: apiVersion },
+    );
+  }
+
+  /** The collection URL of a kind (in a namespace for namespaced kinds) and what discovery says of it. */
+  async collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<{ path: string; info: ResourceInfo; namespace?: string }> {
+    const info = await this.resourceFor(apiVersion, kind);
+    const ns = info.namespaced ? (namespace ?? this.defaultNamespace) : undefined;
+    const base = groupVersionPath(apiVersion);
+    return { path: ns ? `${base}/namespaces/${encodeURIComponent(ns)}/${info.resource}` : `${base}/${info.resource}`, info, namespace: ns };
+  }
+
+  /** The URL of one object, and the target naming it in errors. */
+  async objectPath(ref: ObjectRef, verb: string): Promise<{ path: string; info: ResourceInfo; target: RequestTarget }> {
+    const { path, info, namespace } = await this.collectionPath(ref.apiVersion, ref.kind, ref.namespace);
+    return {
+      path: `${path}/${encodeURIComponent(ref.name)}`,
+      info,
+      target: { verb, group: info.group, resource: info.resource, namespace, name: ref.name, kind: ref.kind },
+    };
+  }
+
+  /** The live object, or undefined when it does not exist. */
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    const { path, target } = await this.objectPath(ref, 'get');
+    const r = await this.request({ method: 'GET', path, target, allow: [404] });
+    return r.status === 404 ? undefined : r.body;
+  }
+
+  /** All objects of a kind (in a namespace), following `continue` pages. `metadataOnly` reads PartialObjectMetadata. */
+  async list(
+    apiVersion: string,
+    kind: string,
+    options: { namespace?: string; labelSelector?: string; fieldSelector?: string; metadataOnly?: boolean } = {},
+  ): Promise<KubeObject[]> {
+    const { path, info, namespace } = await this.collectionPath(apiVersion, kind, options.namespace);
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.request<{ items?: KubeObject[]; metadata?: { continue?: string } }>({
+        method: 'GET',
+        path,
+        query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: 500, continue: token },
+        accept: options.metadataOnly ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' : undefined,
+        target: { verb: 'list', group: info.group, resource: info.resource, namespace, kind },
+      });
+      items.push(...(r.body.items ?? []));
+      token = r.body.metadata?.continue || undefined;
+    } while (token);
+    return items;
+  }
+
+  /**
+   * Server-side apply of one object under `fieldManager`. `created` is true when the object did not
+   * exist before (the server answers 201).
+   */
+  async apply(
+    object: KubeObject,
+    options: { fieldManager: string; force?: boolean; dryRun?: boolean },
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const { path, target } = await this.objectPath(refOf(object), 'patch');
+    const r = await this.request({
+      method: 'PATCH',
+      path,
+      query: { fieldManager: options.fieldManager, force: options.force ? true : undefined, dryRun: options.dryRun ? 'All' : undefined, fieldValidation: 'Strict' },
+      body: object,
+      contentType: 'application/apply-patch+yaml',
+      target,
+    });
+    return { object: r.body, created: r.status === 201 };
+  }
+
+  /** Creates an object (POST); a 409 AlreadyExists is thrown as a KubeApiError. */
+  async create(object: KubeObject, options: { dryRun?: boolean; fieldManager?: string } = {}): Promise<KubeObject> {
+    const ref = refOf(object);
+    const { path, info, namespace } = await this.collectionPath(ref.apiVersion, ref.kind, ref.namespace);
+    const r = await this.request({
+      method: 'POST',
+      path,
+      query: { dryRun: options.dryRun ? 'All' : undefined, fieldManager: options.fieldManager },
+      body: object,
+      target: { verb: 'create', group: info.group, resource: info.resource, namespace, name: ref.name, kind: ref.kind },
+    });
+    return r.body;
+  }
+
+  /** Replaces an object (PUT); with metadata.resourceVersion set, a concurrent change is a 409. */
+  async replace(object: KubeObject, options: { fieldManager?: string } = {}): Promise<KubeObject> {
+    const { path, target } = await this.objectPath(refOf(object), 'update');
+    const r = await this.request({ method: 'PUT', path, body: object, query: { fieldManager: options.fieldManager }, target });
+    return r.body;
+  }
+
+  /** A JSON merge patch (labels, annotations). */
+  async mergePatch(ref: ObjectRef, patch: unknown, options: { fieldManager?: string } = {}): Promise<KubeObject> {
+    const { path, target } = await this.objectPath(ref, 'patch');
+    const r = await this.request({ method: 'PATCH', path, body: patch, contentType: 'application/merge-patch+json', query: { fieldManager: options.fieldManager }, target });
+    return r.body;
+  }
+
+  /**
+   * Deletes an object; false when it was already gone. Preconditions make sure it is the object
+   * that was checked (uid) and unchanged since (resourceVersion): a mismatch is a 409.
+   */
+  async delete(
+    ref: ObjectRef,
+    options: { uid?: string; resourceVersion?: string; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; dryRun?: boolean } = {},
+  ): Promise<boolean> {
+    const { path, target } = await this.objectPath(ref, 'delete');
+    const preconditions = options.uid || options.resourceVersion ? stripUndefined({ uid: options.uid, resourceVersion: options.resourceVersion }) : undefined;
+    const r = await this.request({
+      method: 'DELETE',
+      path,
+      query: { dryRun: options.dryRun ? 'All' : undefined },
+      body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: options.propagationPolicy ?? 'Background', preconditions },
+      target,
+      allow: [404],
+    });
+    return r.status !== 404;
+  }
+}
+
+/** A deep copy of a JSON value (what Kubernetes objects are). */
+export const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** The identity of an object (apiVersion, kind, namespace, name). */
+export function refOf(object: KubeObject): ObjectRef {
+  const metadata = (object.metadata ?? {}) as { name?: string; namespace?: string };
+  const ref: ObjectRef = { apiVersion: String(object.apiVersion ?? ''), kind: String(object.kind ?? ''), name: metadata.name ?? '' };
+  if (metadata.namespace) ref.namespace = metadata.namespace;
+  return ref;
+}
+
+/** A stable key for an object's identity (the group, not the version: v1beta1 and v1 are one object). */
+export function refKey(ref: ObjectRef): string {
+  return `${splitApiVersion(ref.apiVersion).group}/${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+}
