@@ -116,7 +116,7 @@ export function locateField(doc: Pick<YamlDocument, 'text' | 'firstLine'>, path:
   }
   let i = events.findIndex((e) => e.type !== EVENT_ID.DOCUMENT);
   if (i < 0) return { line: doc.firstLine + 1, column: 1 };
-  let at = startOf(events[i]);
+  let at = Math.max(0, startOf(events[i]));
   for (const part of path) {
     const node = events[i];
     if (typeof part === 'string' && node.type === EVENT_ID.MAPPING) {
@@ -127,7 +127,7 @@ export function locateField(doc: Pick<YamlDocument, 'text' | 'firstLine'>, path:
         const valueAt = skip(events, j);
         if (key.type === EVENT_ID.SCALAR && getScalarValue(doc.text, key) === part) {
           found = valueAt;
-          at = startOf(key);
+          at = Math.max(0, startOf(key));
           break;
         }
         j = skip(events, valueAt);
@@ -138,17 +138,21 @@ export function locateField(doc: Pick<YamlDocument, 'text' | 'firstLine'>, path:
       let j = i + 1;
       for (let n = 0; n < part && j < events.length && events[j].type !== EVENT_ID.POP; n++) j = skip(events, j);
       if (j >= events.length || events[j].type === EVENT_ID.POP) break;
+      const start = startOf(events[j]);
+      at = start >= 0 ? start : blockItemOffset(doc.text, startOf(node), part) ?? at;
       i = j;
-      at = startOf(events[j]);
     } else break;
   }
   return lineAndColumn(doc.text, at, doc.firstLine);
 }
 
+/** Where a node starts in the text, or -1 for an empty (null) scalar, which has no position. */
 function startOf(event: Event): number {
   switch (event.type) {
-    case EVENT_ID.SCALAR:
-      return Math.max(0, Math.min(...[event.valueStart, event.anchorStart, event.tagStart].filter((n) => n >= 0)));
+    case EVENT_ID.SCALAR: {
+      const known = [event.valueStart, event.anchorStart, event.tagStart].filter((n) => n >= 0);
+      return known.length ? Math.min(...known) : -1;
+    }
     case EVENT_ID.MAPPING:
     case EVENT_ID.SEQUENCE:
       return event.start;
@@ -157,6 +161,26 @@ function startOf(event: Event): number {
     default:
       return 0;
   }
+}
+
+/** The offset of item `n` of a block sequence that starts at `start`: the n-th `-` at its column. */
+function blockItemOffset(text: string, start: number, n: number): number | undefined {
+  if (start < 0 || text.charAt(start) !== '-') return undefined;
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  const column = start - lineStart;
+  let seen = -1;
+  for (let at = lineStart; at < text.length; ) {
+    const end = text.indexOf('\n', at);
+    const line = text.slice(at, end === -1 ? text.length : end);
+    const indent = line.length - line.trimStart().length;
+    if (line.trim() && !line.trimStart().startsWith('#')) {
+      if (indent < column) return undefined;
+      if (indent === column && line.charAt(column) === '-' && ++seen === n) return at + column;
+    }
+    if (end === -1) break;
+    at = end + 1;
+  }
+  return undefined;
 }
 
 /** Index of the event after the node that starts at `i`. */

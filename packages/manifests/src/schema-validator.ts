@@ -291,7 +291,10 @@ function compileObject(schema: JsonSchema, options: CompileOptions): Check {
       const field = value[key];
       path.push(key);
       if (check) check(field, v);
-      else if (extraCheck) extraCheck(field, v);
+      else if (extraCheck) {
+        if (field === null) v.report('schema/wrong-type', `the value of "${key}" is null`, 'Give it a value (write "" for an empty string) or remove the key.');
+        else extraCheck(field, v);
+      }
       else if (closed && !(embedded && (key === 'apiVersion' || key === 'kind' || key === 'metadata'))) {
         path.pop();
         v.report('schema/unknown-field', `unknown field "${key}"`, unknownFieldFix(key, known), [key]);
@@ -319,7 +322,9 @@ function compileArray(schema: JsonSchema, options: CompileOptions): Check {
       const path = v.path;
       for (let i = 0; i < value.length; i++) {
         path.push(i);
-        item(value[i], v);
+        // null means "not set" for a field, but a list item cannot be unset: the API server rejects it.
+        if (value[i] === null) v.report('schema/wrong-type', 'a list item is null', 'Remove the empty "-" entry or give it a value.');
+        else item(value[i], v);
         path.pop();
       }
     }
