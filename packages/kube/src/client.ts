@@ -127,7 +127,8 @@ function networkCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) return 'ETIMEDOUT';
+    const name = (e as { name?: unknown }).name;
+    if (name === 'TimeoutError' || name === 'AbortError') return 'ETIMEDOUT';
     if (Array.isArray((e as { errors?: unknown }).errors)) {
       for (const inner of (e as { errors: unknown[] }).errors) {
         const c = networkCode(inner);
@@ -142,7 +143,9 @@ function networkCode(err: unknown): string | undefined {
 function rootMessage(err: unknown): string {
   let e: unknown = err;
   for (let depth = 0; depth < 5 && (e as { cause?: unknown })?.cause; depth++) e = (e as { cause: unknown }).cause;
-  return errorMessage(e);
+  // Errors from undici may come from another realm (instanceof Error fails): read the message as a field.
+  const message = (e as { message?: unknown })?.message;
+  return typeof message === 'string' && message ? message : errorMessage(e);
 }
 
 /** Statuses and failures worth another attempt; everything else fails at once. */
@@ -589,8 +592,8 @@ export class KubeClient {
     const r = await this.request({
       method: 'DELETE',
       path,
-      query: { dryRun: options.dryRun ? 'All' : undefined },
-      body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: options.propagationPolicy ?? 'Background', preconditions },
+      // With a body, the server reads the options from it alone: dryRun in the query would be ignored.
+      body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: options.propagationPolicy ?? 'Background', preconditions, ...(options.dryRun ? { dryRun: ['All'] } : {}) },
       target,
       allow: [404],
     });

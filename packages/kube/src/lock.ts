@@ -181,6 +181,7 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
   (options.saveState ?? core.saveState)(LOCK_STATE, JSON.stringify({ namespace: options.namespace, name: ref.name, identity } satisfies LockState));
 
   let lost: string | undefined;
+  let released = false;
   let lastRenewed = Date.now();
   let renewing: Promise<void> = Promise.resolve();
   const loseIt = (reason: string) => {
@@ -228,8 +229,8 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
     async release() {
       clearInterval(timer);
       await renewing;
-      if (lost) return false;
-      lost = 'released';
+      if (lost || released) return false;
+      released = true;
       return releaseLease(client, { namespace: options.namespace, name: ref.name, identity });
     },
   };
@@ -254,7 +255,11 @@ export async function releaseLease(client: KubeClient, state: LockState): Promis
  * The post step's half: releases the lock the main step saved in the state, if its run still holds
  * it (after a cancellation or a crash of the main step). Call it before `cleanupKubeconfig`.
  */
-export async function releaseLockFromState(client: KubeClient, getState: (name: string) => string = core.getState): Promise<boolean> {
+export async function releaseLockFromState(
+  client: KubeClient,
+  getState: (name: string) => string = core.getState,
+  log: (line: string) => void = (line) => core.info(line),
+): Promise<boolean> {
   const raw = getState(LOCK_STATE);
   if (!raw) return false;
   let state: LockState;
@@ -264,6 +269,6 @@ export async function releaseLockFromState(client: KubeClient, getState: (name: 
     return false;
   }
   const released = await releaseLease(client, state);
-  if (released) core.info(`Released the lock Lease ${state.namespace}/${state.name} the deploy step left behind.`);
+  if (released) log(`Released the lock Lease ${state.namespace}/${state.name} the deploy step left behind.`);
   return released;
 }
