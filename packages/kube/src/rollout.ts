@@ -36,7 +36,7 @@ export interface RolloutContext {
   /**
    * When this rollout started (ms since the epoch; best the API server's clock, e.g. the Date header
    * of the apply response). A Deployment's ProgressDeadlineExceeded condition last updated before
-   * it belongs to an earlier rollout. Conditions carry whole seconds, so it is compared in seconds.
+   * it (or in the same second) belongs to an earlier rollout.
    */
   startedAt?: number;
 }
@@ -80,8 +80,8 @@ function generationPending(obj: RolloutObject, observed: unknown): string | unde
  * The difference: kubectl fails on any ProgressDeadlineExceeded condition. The controller keeps
  * that condition from a failed rollout until the next one makes progress, so right after a new
  * apply (a rollback to an earlier ReplicaSet especially) the condition can still be the old one
- * while observedGeneration is already current. It counts only when it was last updated at or after
- * `startedAt`. A paused Deployment does not roll out: ready, with a note.
+ * while observedGeneration is already current. It counts only when it was last updated after the
+ * second `startedAt` falls in. A paused Deployment does not roll out: ready, with a note.
  */
 export function deploymentRollout(obj: RolloutObject, ctx: RolloutContext = {}): RolloutStatus {
   const spec = obj.spec ?? {};
@@ -114,11 +114,16 @@ export function deploymentRollout(obj: RolloutObject, ctx: RolloutContext = {}):
   return ready(`${plural(updated, 'replica')} updated and available`);
 }
 
+/**
+ * Conditions carry whole seconds. One written in the second the rollout started in is stale too:
+ * this rollout's own deadline comes at least progressDeadlineSeconds (≥ 1) after its start, while a
+ * rollback is typically applied within the second the previous rollout was seen failing.
+ */
 function isStale(cond: Condition, startedAt: number | undefined): boolean {
   if (startedAt === undefined) return false;
   const updated = Date.parse(cond.lastUpdateTime ?? cond.lastTransitionTime ?? '');
   if (Number.isNaN(updated)) return false;
-  return updated < Math.floor(startedAt / 1000) * 1000;
+  return updated < Math.floor(startedAt / 1000) * 1000 + 1000;
 }
 
 /**

@@ -161,8 +161,10 @@ describe('Deployments follow kubectl rollout status', () => {
   test('the same condition updated during this rollout fails it; without a start time it fails as in kubectl', () => {
     expect(deploymentRollout(staleWindow, { startedAt: Date.parse('2026-11-22T01:53:40Z') }).state).toBe('failed');
     expect(deploymentRollout(staleWindow).state).toBe('failed');
-    // Conditions carry whole seconds: updated in the same second as the start is not stale.
-    expect(deploymentRollout(staleWindow, { startedAt: Date.parse('2026-11-22T01:53:45.900Z') }).state).toBe('failed');
+    // Conditions carry whole seconds: one from the second the rollout started in is stale (a
+    // rollback is applied within the second the failure was seen); from the next second on it counts.
+    expect(deploymentRollout(staleWindow, { startedAt: Date.parse('2026-11-22T01:53:45.100Z') }).state).toBe('progressing');
+    expect(deploymentRollout(staleWindow, { startedAt: Date.parse('2026-11-22T01:53:44.900Z') }).state).toBe('failed');
   });
 
   test('a stale condition never hides a complete rollout', () => {
