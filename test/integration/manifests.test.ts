@@ -283,6 +283,24 @@ describe('findings in rendered sources point at the source file', () => {
   });
 });
 
+describe('a big bundle', () => {
+  test('is parsed on several threads with the same findings and lines as on one', async () => {
+    const files: Record<string, string> = {};
+    const configMap = (f: number, i: number) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${f}-${i}\n  labels:\n    app.kubernetes.io/name: cm-${f}-${i}\ndata:\n  settings: "${'x'.repeat(120)}"\n`;
+    for (let f = 0; f < 60; f++) files[`big/part-${String(f).padStart(2, '0')}.yaml`] = Array.from({ length: 200 }, (_, i) => configMap(f, i)).join('---\n');
+    // One typo, in a file a worker parses: line 7 of its 101st document.
+    const docs = files['big/part-59.yaml'].split('---\n');
+    docs[100] = docs[100].replace('\ndata:', '\ndta:');
+    files['big/part-59.yaml'] = docs.join('---\n');
+    const line = files['big/part-59.yaml'].split('\n').indexOf('dta:') + 1;
+    const r = await render({ path: 'big' }, workspace(files));
+    expect(r.outputs.errors).toBe('1');
+    expect(JSON.parse(r.outputs.objects)).toHaveLength(12000);
+    expect(annotation(r, 'schema/unknown-field')).toMatchObject({ file: 'big/part-59.yaml', line });
+  });
+});
+
 describe('bad input', () => {
   test.each([
     ['a path outside the workspace', { path: '../../etc' }, /input 'path': "..\/..\/etc" is outside the workspace/],

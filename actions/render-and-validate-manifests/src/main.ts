@@ -1,9 +1,11 @@
 import * as core from '@actions/core';
-import { CommandLineTools, manifestsSummary, readManifestSettings, renderAndValidateManifests } from '@kubeline/manifests';
+import { CommandLineTools, manifestsSummary, readManifestSettings, renderAndValidateManifests, runParseWorkerIfAny } from '@kubeline/manifests';
 import { Inputs, runAction, writeSummary } from '@kubeline/toolkit';
 
-await runAction('render-and-validate-manifests', async () => {
-  const outcome = await renderAndValidateManifests(readManifestSettings(new Inputs()), new CommandLineTools());
+// This bundle is also the entry of the threads that parse big bundles in parallel.
+if (!runParseWorkerIfAny()) await runAction('render-and-validate-manifests', async () => {
+  const settings = { ...readManifestSettings(new Inputs()), workerEntry: import.meta.url };
+  const outcome = await renderAndValidateManifests(settings, new CommandLineTools());
   core.setOutput('manifests', outcome.files.manifests);
   core.setOutput('objects', JSON.stringify(outcome.objects));
   core.setOutput('images', outcome.images.join('\n'));

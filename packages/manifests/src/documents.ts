@@ -31,6 +31,9 @@ export interface YamlDocument {
   index: number;
   /** 0-based line of the document's first line (its `---` line if it has one). */
   firstLine: number;
+  /** Offsets of the document's text in the stream (after a byte-order mark). */
+  start: number;
+  end: number;
   /** The document's text, kept to find the line of a field later. */
   text: string;
   /** Undefined for an empty document (only comments or nothing). */
@@ -55,7 +58,7 @@ export function parseYamlStream(text: string): YamlDocument[] {
   let pendingEnd = false; // saw `...`: what follows up to the next `---` is not a document
   const flush = (end: number, nextLine: number, nextStart: number) => {
     const chunk = text.slice(start, end);
-    if (!pendingEnd || chunk.trim()) documents.push(parseDocument(chunk, documents.length, firstLine));
+    if (!pendingEnd || chunk.trim()) documents.push(parseDocument(chunk, documents.length, firstLine, start, end));
     start = nextStart;
     firstLine = nextLine;
   };
@@ -81,8 +84,8 @@ export function parseYamlStream(text: string): YamlDocument[] {
   return documents;
 }
 
-function parseDocument(text: string, index: number, firstLine: number): YamlDocument {
-  const doc: YamlDocument = { index, firstLine, text };
+function parseDocument(text: string, index: number, firstLine: number, start: number, end: number): YamlDocument {
+  const doc: YamlDocument = { index, firstLine, text, start, end };
   const simple = parseSimpleYaml(text, KUBERNETES_YAML);
   if (simple !== NOT_SIMPLE) {
     if (simple !== null && simple !== undefined) doc.value = simple;

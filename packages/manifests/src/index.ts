@@ -10,3 +10,4 @@ export * from './inputs';
 export * from './run';
 export * from './reports';
 export { checkPolicies, DEFAULT_POLICY, parsePolicyConfig } from './policies';
+export { runParseWorkerIfAny } from './parallel';

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ConfigurationError, displayPath } from '@kubeline/toolkit';
 import { CustomResources } from './crds';
 import { locateField, parseYamlStream, type YamlDocument } from './documents';
@@ -11,6 +11,7 @@ import type { RenderTools } from './tools';
 import { type FieldPath, type Finding, isRecord, type KubeObject, type Manifest, objectRef, type ObjectRef, type Severity } from './types';
 import { type UnknownKinds, validateObject } from './validate';
 import { type Bundle, serializeBundle } from './bundle';
+import { type ParsedFile, parseFiles } from './parallel';
 
 export interface PipelineSettings {
   render: RenderSettings;
@@ -27,6 +28,8 @@ export interface PipelineSettings {
   policy: PolicyConfig;
   /** Where the bundle will be written: findings in rendered objects that cannot be traced point there. */
   bundleFile: string;
+  /** The script a parse worker thread runs (the action's bundle); without one, files are parsed here. */
+  workerEntry?: string;
 }
 
 export interface PipelineResult {
@@ -69,7 +72,10 @@ export async function renderAndValidate(settings: PipelineSettings, tools: Rende
   const placements = new Map<KubeObject, Placement>();
   const manifests: Manifest[] = [];
 
-  for (const stream of rendered.streams) collect(stream, manifests, placements, findings);
+  const plain = rendered.streams.filter((s) => !s.text && !s.sourceOf);
+  const parsed = await parseFiles(plain.map((s) => ({ path: s.file, size: statSync(s.file).size })), settings.workerEntry);
+  const parsedOf = new Map(plain.map((s, i) => [s, parsed[i]]));
+  for (const stream of rendered.streams) collect(stream, parsedOf.get(stream), manifests, placements, findings);
   if (manifests.length === 0 && !findings.some((f) => f.severity === 'error'))
     findings.push({ rule: 'input/empty', severity: 'error', message: `${rendered.description} rendered no Kubernetes objects`, fix: 'Check `path`, `environment` and the chart values: an empty bundle would deploy nothing.' });
 
@@ -123,18 +129,13 @@ function objectsByRef(manifests: readonly Manifest[]): Map<string, KubeObject> {
   return map;
 }
 
-function collect(stream: RenderedStream, manifests: Manifest[], placements: Map<KubeObject, Placement>, findings: Finding[]): void {
-  let text = stream.text;
+function collect(stream: RenderedStream, parsed: ParsedFile | undefined, manifests: Manifest[], placements: Map<KubeObject, Placement>, findings: Finding[]): void {
   const file = displayPath(stream.file);
-  if (!text && stream.sourceOf === undefined) {
-    const read = readManifestFile(stream.file, file);
-    if ('finding' in read) {
-      findings.push(read.finding);
-      return;
-    }
-    text = read.text;
+  if (parsed && 'finding' in parsed) {
+    findings.push(parsed.finding);
+    return;
   }
-  for (const document of parseYamlStream(text)) {
+  for (const document of parsed ? parsed.documents : parseYamlStream(stream.text)) {
     const source = stream.sourceOf?.(document);
     const where = source ? displayPath(source) : file;
     if (document.error) {
