@@ -7,3 +7,4 @@ export * from './release';
 export * from './lock';
 export * from './diagnose';
 export * from './wait';
+export * from './deploy';

@@ -1,0 +1,283 @@
+import * as core from '@actions/core';
+import { ConfigurationError, errorMessage, ExternalError, Inputs, table } from '@kubeline/toolkit';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { type AppliedObject, ApplyError, applyBundle, readManifests } from './apply';
+import { KubeClient, refKey } from './client';
+import { cleanupKubeconfig, connect, type Connection, KUBECONFIG_STATE } from './connection';
+import { diagnose, diagnosisLines, diagnosisMarkdown, type WorkloadDiagnosis } from './diagnose';
+import { formatDuration, parseDuration } from './duration';
+import { acquireLock, LOCK_STATE, releaseLockFromState } from './lock';
+import { checkReleaseName, imagesOf, prune, pruneCandidates, type PruneResult, type ReleaseRecord, ReleaseStore } from './release';
+import { progressLine, type WaitResult, waitForAll, waitResultLines } from './wait';
+import type { KubeObject, ObjectRef } from './client';
+
+export interface DeploySettings {
+  /** Absolute path of the rendered bundle (file or folder). */
+  manifests: string;
+  release: string;
+  namespace: string;
+  createNamespace: boolean;
+  kubeconfig: string;
+  context: string;
+  timeoutMs: number;
+  dryRun: boolean;
+  forceConflicts: boolean;
+  prune: boolean;
+  rollbackOnFailure: boolean;
+  firstReleaseFailure: 'keep' | 'delete';
+  history: number;
+  lockTimeoutMs: number;
+}
+
+/** deploy's inputs, checked before anything talks to a cluster. */
+export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const manifests = inputs.required('manifests', 'Pass the `manifests` output of render-and-validate-manifests, or a file or folder of YAML.');
+  const namespace = inputs.string('namespace');
+  if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
+    throw new ConfigurationError(`"${namespace}" is not a valid namespace name (lowercase letters, digits and "-").`, 'namespace');
+  return {
+    manifests: isAbsolute(manifests) ? manifests : resolve(workspace, manifests),
+    release: checkReleaseName(inputs.required('release', 'Name the release, e.g. the app name.')),
+    namespace,
+    createNamespace: inputs.boolean('create-namespace', false),
+    kubeconfig: inputs.string('kubeconfig'),
+    context: inputs.string('context'),
+    timeoutMs: parseDuration(inputs.string('timeout', '5m'), 'timeout'),
+    dryRun: inputs.boolean('dry-run', false),
+    forceConflicts: inputs.boolean('force-conflicts', false),
+    prune: inputs.boolean('prune', true),
+    rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
+    firstReleaseFailure: inputs.choice('first-release-failure', ['keep', 'delete'] as const, 'keep'),
+    history: inputs.integer('history', 10, 1, 100),
+    lockTimeoutMs: parseDuration(inputs.string('lock-timeout', '5m'), 'lock-timeout'),
+  };
+}
+
+export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run';
+
+export interface RollbackReport {
+  to?: ReleaseRecord;
+  /** Objects of the failed release deleted (not in the release rolled back to, or a first release). */
+  pruned?: PruneResult;
+  wait?: WaitResult;
+  error?: string;
+  /** Why there was no rollback. */
+  skipped?: string;
+}
+
+export interface DeployOutcome {
+  status: DeployStatus;
+  namespace: string;
+  connection: Pick<Connection, 'server' | 'context' | 'source' | 'user'>;
+  revision?: number;
+  applied: AppliedObject[];
+  pruned?: PruneResult;
+  wait?: WaitResult;
+  diagnosis: WorkloadDiagnosis[];
+  rollback?: RollbackReport;
+  /** Dry run: live against desired. */
+  diff: string;
+  /** Images live after the deploy. */
+  images: string[];
+  /** What went wrong, when the status is not deployed or dry-run. */
+  failure?: string;
+  /** Requests sent to the API server. */
+  requests: number;
+}
+
+export interface DeployContext {
+  env?: NodeJS.ProcessEnv;
+  /** Cancels the wait (the runner's SIGINT/SIGTERM on a cancelled job). */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+const WAITABLE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'Pod', 'PersistentVolumeClaim', 'ReplicaSet', 'CustomResourceDefinition']);
+
+/** What to wait for: every applied object the rollout rules know, and custom resources (by their conditions). */
+function waitTargets(applied: readonly AppliedObject[]): ObjectRef[] {
+  return applied.filter((a) => WAITABLE_KINDS.has(a.ref.kind) || !isBuiltInGroup(a.ref.apiVersion)).map((a) => a.ref);
+}
+
+function isBuiltInGroup(apiVersion: string): boolean {
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return group === '' || !group.includes('.') || group.endsWith('.k8s.io');
+}
+
+/**
+ * One deploy: lock the release, apply the bundle server-side, record it, wait for all of it at
+ * once, prune what the previous release had and this one does not; on failure or timeout,
+ * diagnose, then re-apply the last good release's recorded bundle and wait for it.
+ */
+export async function deploy(settings: DeploySettings, context: DeployContext = {}): Promise<DeployOutcome> {
+  const env = context.env ?? process.env;
+  const log = context.log ?? ((line: string) => core.info(line));
+  const objects = await readManifests(settings.manifests);
+  const connection = await connect({ kubeconfig: settings.kubeconfig, context: settings.context, env });
+  const namespace = settings.namespace || connection.namespace || 'default';
+  const client = new KubeClient(connection.kubeConfig, { user: connection.user, defaultNamespace: namespace });
+  log(`Deploying release ${settings.release} (${objects.length} objects) to ${connection.server} (context ${connection.context}), namespace ${namespace}.`);
+  const outcome: DeployOutcome = {
+    status: 'failed',
+    namespace,
+    connection: { server: connection.server, context: connection.context, source: connection.source, user: connection.user },
+    applied: [],
+    diagnosis: [],
+    diff: '',
+    images: [],
+    requests: 0,
+  };
+  const applyOptions = { namespace, createNamespace: settings.createNamespace, forceConflicts: settings.forceConflicts, release: settings.release, log };
+
+  if (settings.dryRun) {
+    const result = await applyBundle(client, objects, { ...applyOptions, dryRun: true });
+    return { ...outcome, status: 'dry-run', applied: result.objects, diff: result.diff, images: imagesOf(objects), requests: client.requests };
+  }
+
+  const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+  const lock = await acquireLock(client, { namespace, release: settings.release, runUrl, createNamespace: settings.createNamespace, timeoutMs: settings.lockTimeoutMs, log, env });
+  try {
+    const store = new ReleaseStore(client, namespace, settings.release);
+    const previous = await store.latestGood();
+    const startedAt = Date.now();
+    let failure: string | undefined;
+    let record: ReleaseRecord | undefined;
+    try {
+      const result = await applyBundle(client, objects, applyOptions);
+      outcome.applied = result.objects;
+      record = await store.record({ objects, commit: env.GITHUB_SHA, runUrl, status: 'pending' });
+      outcome.revision = record.revision;
+      outcome.wait = await waitForAll(connection.kubeConfig, waitTargets(result.objects), {
+        timeoutMs: settings.timeoutMs,
+        startedAt,
+        signal: context.signal,
+        onProgress: (p) => log(progressLine(p)),
+      });
+      for (const line of waitResultLines(outcome.wait)) log(line);
+      if (outcome.wait.outcome !== 'ready') failure = waitFailure(outcome.wait);
+    } catch (error) {
+      // The cluster refused something: that is a failed deploy to roll back, not a crash.
+      if (!(error instanceof ExternalError || error instanceof ConfigurationError)) throw error;
+      if (error instanceof ApplyError) outcome.applied = error.applied;
+      failure = errorMessage(error);
+    }
+
+    if (!failure && record) {
+      if (settings.prune && previous) {
+        const candidates = pruneCandidates(await store.list(), outcome.applied.map((a) => a.ref));
+        if (candidates.length) outcome.pruned = await prune(client, candidates, { release: settings.release, log });
+      }
+      await store.setStatus(record, 'deployed');
+      if (previous) await store.setStatus(previous, 'superseded');
+      await store.trim(settings.history);
+      outcome.status = 'deployed';
+      outcome.images = imagesOf(objects);
+      return outcome;
+    }
+
+    outcome.failure = failure;
+    if (record) await store.setStatus(record, 'failed', failure).catch(() => undefined);
+    if (outcome.wait && outcome.wait.outcome !== 'cancelled') {
+      const failed = outcome.wait.targets.filter((t) => t.state !== 'ready');
+      outcome.diagnosis = await diagnose(connection.kubeConfig, failed, { signal: context.signal }).catch(() => []);
+      for (const line of diagnosisLines(outcome.diagnosis)) log(line);
+    }
+    if (context.signal?.aborted) {
+      outcome.rollback = { skipped: 'the job was cancelled' };
+      return outcome;
+    }
+    outcome.rollback = await rollBack(client, store, connection, previous, outcome.applied, settings, { ...applyOptions }, log, context.signal);
+    if (outcome.rollback.to && !outcome.rollback.error && outcome.rollback.wait?.outcome === 'ready') {
+      outcome.status = 'rolled-back';
+      outcome.revision = outcome.rollback.to.revision;
+      outcome.images = outcome.rollback.to.images;
+    }
+    return outcome;
+  } finally {
+    outcome.requests = client.requests;
+    await lock.release().catch((error) => log(`Could not release the lock: ${errorMessage(error)} (it expires by itself).`));
+  }
+}
+
+function waitFailure(wait: WaitResult): string {
+  const bad = wait.targets.filter((t) => t.state !== 'ready');
+  const what = bad.map((t) => `${t.target.kind} ${t.target.name}: ${t.reason}`).join('; ');
+  if (wait.outcome === 'timeout') return `timed out after ${formatDuration(wait.durationMs)} waiting for ${what}`;
+  if (wait.outcome === 'cancelled') return `cancelled while waiting for ${what}`;
+  return `rollout failed: ${what}`;
+}
+
+/**
+ * The whole release goes back: the last good release's recorded bundle is applied again under the
+ * same field manager (never `rollout undo`), and what the failed release added is deleted. A first
+ * release has nothing to go back to: its objects are kept for inspection or deleted, as asked.
+ */
+async function rollBack(
+  client: KubeClient,
+  store: ReleaseStore,
+  connection: Connection,
+  previous: ReleaseRecord | undefined,
+  applied: readonly AppliedObject[],
+  settings: DeploySettings,
+  applyOptions: Parameters<typeof applyBundle>[2],
+  log: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<RollbackReport> {
+  if (!settings.rollbackOnFailure) return { skipped: 'rollback-on-failure is false' };
+  if (!previous) {
+    if (settings.firstReleaseFailure === 'keep') return { skipped: 'this is the first release: its objects are kept for inspection (first-release-failure: keep)' };
+    log('First release failed: deleting what it created (first-release-failure: delete).');
+    return { pruned: await prune(client, applied.map((a) => a.ref), { release: settings.release, log }) };
+  }
+  log(`Rolling back to revision ${previous.revision}.`);
+  try {
+    const bundle: KubeObject[] = await store.bundle(previous);
+    const result = await applyBundle(client, bundle, { ...applyOptions, forceConflicts: true });
+    const keep = new Set(result.objects.map((a) => refKey(a.ref)));
+    const added = applied.map((a) => a.ref).filter((ref) => !keep.has(refKey(ref)));
+    const pruned = added.length ? await prune(client, added, { release: settings.release, log }) : undefined;
+    const wait = await waitForAll(connection.kubeConfig, waitTargets(result.objects), { timeoutMs: settings.timeoutMs, signal, onProgress: (p) => log(progressLine(p)) });
+    for (const line of waitResultLines(wait)) log(line);
+    return { to: previous, pruned, wait, error: wait.outcome === 'ready' ? undefined : waitFailure(wait) };
+  } catch (error) {
+    return { to: previous, error: errorMessage(error) };
+  }
+}
+
+/** The post step: releases a lock the main step left (cancelled run) and removes the kubeconfig file. */
+export async function deployPost(settings: Pick<DeploySettings, 'context'>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    if (!core.getState(LOCK_STATE)) return;
+    // The main step's kubeconfig file is still there until cleanup; else the same source as then.
+    const written = core.getState(KUBECONFIG_STATE);
+    const connection = await connect({ context: settings.context, env: written && existsSync(written) ? { ...env, KUBECONFIG: written } : env });
+    await releaseLockFromState(new KubeClient(connection.kubeConfig, { retries: 1 }));
+  } catch (error) {
+    core.warning(`deploy post step: could not release the lock: ${errorMessage(error)}. It expires by itself within a minute.`);
+  } finally {
+    cleanupKubeconfig();
+  }
+}
+
+/** The job summary: what happened to each object, each wait with its duration, the diagnosis, the rollback. */
+export function deploySummary(outcome: DeployOutcome, release: string): string {
+  const icon = { deployed: '✅', 'rolled-back': '↩️', failed: '❌', 'dry-run': '🔍' }[outcome.status];
+  let md = `### deploy: ${icon} ${outcome.status}\n\nRelease \`${release}\`${outcome.revision ? ` revision ${outcome.revision}` : ''} in namespace \`${outcome.namespace}\` on ${outcome.connection.server}.\n\n`;
+  if (outcome.failure) md += `**Why:** ${outcome.failure}\n\n`;
+  if (outcome.applied.length) {
+    md += table(['Object', 'Applied', 'Ready after'], outcome.applied.map((a) => {
+      const waited = outcome.wait?.targets.find((t) => refKey(t.target as ObjectRef) === refKey(a.ref));
+      const ready = waited ? (waited.state === 'ready' ? formatDuration(waited.durationMs ?? 0) : `${waited.state}: ${waited.reason}`) : '';
+      return [`${a.ref.kind} ${a.ref.namespace ? `${a.ref.namespace}/` : ''}${a.ref.name}`, a.outcome, ready];
+    }));
+  }
+  for (const ref of outcome.pruned?.deleted ?? []) md += `- pruned ${ref.kind} ${ref.name}\n`;
+  if (outcome.diagnosis.length) md += `\n#### Diagnosis\n\n${diagnosisMarkdown(outcome.diagnosis)}\n`;
+  const rb = outcome.rollback;
+  if (rb) md += `\n#### Rollback\n\n${rb.skipped ? `Not rolled back: ${rb.skipped}.` : rb.error ? `Rollback to revision ${rb.to?.revision} failed: ${rb.error}` : `Rolled back to revision ${rb.to?.revision}: live again${rb.wait ? ` after ${formatDuration(rb.wait.durationMs)}` : ''}.`}\n`;
+  if (outcome.status === 'dry-run') md += outcome.diff ? `\n<details><summary>Diff</summary>\n\n\`\`\`diff\n${outcome.diff}\n\`\`\`\n</details>\n` : '\nNo changes.\n';
+  return md;
+}
+
