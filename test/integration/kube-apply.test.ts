@@ -555,7 +555,7 @@ test('503s and a 429 with Retry-After on the way are retried; the apply goes thr
     await inNamespace('kube-faults', async (ns) => {
       const config = `apiVersion: v1\nkind: Config\nclusters:\n- name: front\n  cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}\nusers:\n- name: anonymous\n  user: {}\ncontexts:\n- name: front\n  context: {cluster: front, user: anonymous}\ncurrent-context: front\n`;
       const c = await connect({ ...quiet, kubeconfig: config, tempDir: temp });
-      const client = new KubeClient(c.kubeConfig, { baseDelayMs: 50, maxDelayMs: 200 });
+      const client = new KubeClient(c.kubeConfig, { baseDelayMs: 50, maxDelayMs: 300 }); // Retry-After is honoured up to 4 × maxDelayMs
       const started = Date.now();
       const r = await applyBundle(client, [configMap('c', { a: '1' })], { namespace: ns, log });
       expect(outcomes(r)).toEqual({ 'ConfigMap/c': 'created' });

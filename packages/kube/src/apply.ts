@@ -443,33 +443,42 @@ interface Before {
   generation?: number;
   /** kubeline's Apply entry in managedFields (fields and time), as JSON. */
   entry: string;
+  /** That entry's time (ms; the API keeps whole seconds). */
+  entryTime?: number;
 }
 
-function managerEntry(object: KubeObject): string {
+function managerEntry(object: KubeObject): { entry: string; entryTime?: number } {
   const metadata = isRecord(object.metadata) ? object.metadata : {};
   const entries = Array.isArray(metadata.managedFields) ? metadata.managedFields : [];
   const mine = entries.find((e) => isRecord(e) && e.manager === FIELD_MANAGER && e.operation === 'Apply' && !e.subresource);
-  return mine ? JSON.stringify([mine.apiVersion, mine.time, mine.fieldsV1]) : '';
+  if (!mine) return { entry: '' };
+  const time = Date.parse(String(mine.time ?? ''));
+  return { entry: JSON.stringify([mine.apiVersion, mine.time, mine.fieldsV1]), entryTime: Number.isNaN(time) ? undefined : time };
 }
 
 function beforeOf(object: KubeObject): Before {
   const metadata = (isRecord(object.metadata) ? object.metadata : {}) as { resourceVersion?: string; generation?: number };
-  return { resourceVersion: metadata.resourceVersion, generation: metadata.generation, entry: managerEntry(object) };
+  return { resourceVersion: metadata.resourceVersion, generation: metadata.generation, ...managerEntry(object) };
 }
 
 /**
  * created / configured / unchanged from what was there before and what the server answered. An
- * apply that changes nothing writes nothing (same resourceVersion). A controller writing status in
- * between changes the resourceVersion but not the generation nor kubeline's managedFields entry,
- * whose time the server updates whenever kubeline changes a value it owns.
+ * apply that changes nothing writes nothing (same resourceVersion). When the resourceVersion did
+ * change, someone wrote: kubeline if its managedFields entry changed (the server updates its time
+ * whenever kubeline changes a value it owns) or the generation moved (spec); a controller writing
+ * status changes neither. The entry's time has whole seconds: when it is this very second
+ * (`serverNow`, the server's Date) an unchanged entry proves nothing, and a kind without a
+ * generation then counts as configured.
  */
-export function applyOutcome(created: boolean, before: Before | null | undefined, after: KubeObject): ApplyOutcome {
+export function applyOutcome(created: boolean, before: Before | null | undefined, after: KubeObject, serverNow?: number): ApplyOutcome {
   if (created || before === null) return 'created';
   if (before === undefined) return 'configured';
   const now = beforeOf(after);
   if (now.resourceVersion === before.resourceVersion) return 'unchanged';
-  if (now.entry !== before.entry || now.generation !== before.generation) return 'configured';
-  return 'unchanged';
+  if (now.entry !== before.entry) return 'configured';
+  if (now.generation !== undefined && before.generation !== undefined) return now.generation !== before.generation ? 'configured' : 'unchanged';
+  const sameSecond = serverNow === undefined || now.entryTime === undefined || serverNow - now.entryTime < 2000;
+  return sameSecond ? 'configured' : 'unchanged';
 }
 
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -569,9 +578,9 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
 
   const applyOne = async (plan: Plan): Promise<AppliedObject> => {
     if (!dryRun) {
-      const { object, created } = await client.apply(plan.body, { fieldManager: FIELD_MANAGER, force: options.forceConflicts });
+      const { object, created, date } = await client.apply(plan.body, { fieldManager: FIELD_MANAGER, force: options.forceConflicts });
       const before = plan.newType ? null : befores.get(refKey(plan.ref));
-      return { ref: plan.ref, outcome: applyOutcome(created, before, object), object };
+      return { ref: plan.ref, outcome: applyOutcome(created, before, object, date), object };
     }
     const unchecked = plan.newType
       ? 'not checked by the server: its CustomResourceDefinition is new in this bundle'

@@ -1,6 +1,8 @@
 import { IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describeObject, type KubeObject, type ObjectRef } from '@kubeline/manifests';
 import { ExternalError, errorMessage, parseRetryAfter, type RetryOptions, withRetries } from '@kubeline/toolkit';
+import { createHash } from 'node:crypto';
+import type https from 'node:https';
 
 export type { KubeObject, ObjectRef } from '@kubeline/manifests';
 
@@ -299,6 +301,16 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
 
 const groupVersionPath = (apiVersion: string): string => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
 
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/** Keeps the connection pool client-node makes instead of setting it on the request. */
+class CapturingContext extends RequestContext {
+  captured?: Dispatcher;
+  override setDispatcher(dispatcher: Dispatcher): void {
+    this.captured = dispatcher;
+  }
+}
+
 /** A missing resource type: the CRD is not installed or the apiVersion is wrong. */
 export class MissingResourceTypeError extends KubeApiError {}
 
@@ -318,6 +330,7 @@ export class KubeClient {
   /** Requests sent, retries included: for the benchmark. */
   requests = 0;
   private readonly http = new IsomorphicFetchHttpLibrary();
+  private readonly dispatchers = new Map<string, Dispatcher | undefined>();
   private readonly groupVersions = new Map<string, Promise<ResourceInfo[] | undefined>>();
   private readonly retry: Omit<RetryOptions, 'what' | 'isRetryable'>;
   private readonly timeoutMs: number;
@@ -376,7 +389,7 @@ export class KubeClient {
     }
     ctx.setSignal(AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs));
     try {
-      await this.kubeConfig.applySecurityAuthentication(ctx);
+      await this.authenticate(ctx);
     } catch (err) {
       throw this.credentialError(err);
     }
@@ -414,6 +427,36 @@ export class KubeClient {
     if (!apiStatus.message && typeof body === 'string' && body.trim() && status !== 404) apiStatus.message = body.trim().slice(0, 500);
     const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? (apiStatus.details?.retryAfterSeconds !== undefined ? apiStatus.details.retryAfterSeconds * 1000 : undefined);
     throw new KubeApiError(apiErrorMessage(status, apiStatus, options.target, this.user), status, apiStatus.reason ?? '', apiStatus, options.target, retryAfterMs);
+  }
+
+  /**
+   * Credentials for one request. client-node's applySecurityAuthentication builds a new connection
+   * pool (undici Agent) for every request, so every request paid a TLS handshake: the headers are
+   * taken fresh each time (tokens rotate, exec plugins refresh), the pool is reused for as long as
+   * the TLS material (CA, client certificate and key) stays the same.
+   */
+  private async authenticate(ctx: RequestContext): Promise<void> {
+    const opts: https.RequestOptions = {};
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    for (const [name, value] of Object.entries(opts.headers ?? {})) if (value !== undefined) ctx.setHeaderParam(name, String(value));
+    if (typeof opts.auth === 'string') ctx.setHeaderParam('Authorization', `Basic ${Buffer.from(opts.auth).toString('base64')}`);
+    const key = createHash('sha256')
+      .update(JSON.stringify([opts.ca, opts.cert, opts.key, opts.pfx, opts.rejectUnauthorized, opts.servername]))
+      .digest('hex');
+    if (!this.dispatchers.has(key)) {
+      const probe = new CapturingContext(this.server, 'GET');
+      await this.kubeConfig.applySecurityAuthentication(probe);
+      this.dispatchers.set(key, probe.captured);
+    }
+    const dispatcher = this.dispatchers.get(key);
+    if (dispatcher) ctx.setDispatcher(dispatcher);
+  }
+
+  /** Closes the connections this client keeps open. */
+  async close(): Promise<void> {
+    const all = [...this.dispatchers.values()];
+    this.dispatchers.clear();
+    await Promise.all(all.map((d) => d?.close().catch(() => undefined)));
   }
 
   private credentialError(err: unknown): Error {
@@ -533,12 +576,12 @@ export class KubeClient {
 
   /**
    * Server-side apply of one object under `fieldManager`. `created` is true when the object did not
-   * exist before (the server answers 201).
+   * exist before (the server answers 201); `date` is the server's clock (its Date header).
    */
   async apply(
     object: KubeObject,
     options: { fieldManager: string; force?: boolean; dryRun?: boolean },
-  ): Promise<{ object: KubeObject; created: boolean }> {
+  ): Promise<{ object: KubeObject; created: boolean; date?: number }> {
     const { path, target } = await this.objectPath(refOf(object), 'patch');
     const r = await this.request({
       method: 'PATCH',
@@ -548,7 +591,8 @@ export class KubeClient {
       contentType: 'application/apply-patch+yaml',
       target,
     });
-    return { object: r.body, created: r.status === 201 };
+    const date = Date.parse(r.headers.date ?? '');
+    return { object: r.body, created: r.status === 201, date: Number.isNaN(date) ? undefined : date };
   }
 
   /** Creates an object (POST); a 409 AlreadyExists is thrown as a KubeApiError. */

@@ -137,20 +137,28 @@ describe('applyOutcome', () => {
   const obj = (rv: string, generation: number | undefined, time: string) => ({
     metadata: { resourceVersion: rv, generation, managedFields: [{ manager: 'kubeline', operation: 'Apply', apiVersion: 'apps/v1', time, fieldsV1: { 'f:spec': {} } }] },
   });
-  const before = (rv: string, generation: number | undefined, time: string) => {
-    const o = obj(rv, generation, time);
-    return { resourceVersion: rv, generation, entry: JSON.stringify(['apps/v1', time, { 'f:spec': {} }]), _: o };
-  };
+  const before = (rv: string, generation: number | undefined, time: string) => ({
+    resourceVersion: rv,
+    generation,
+    entry: JSON.stringify(['apps/v1', time, { 'f:spec': {} }]),
+    entryTime: Date.parse(time),
+  });
+  const t1 = '2026-01-01T00:00:01Z';
+  const t2 = '2026-01-01T00:00:09Z';
+  const later = Date.parse('2026-01-01T00:00:10Z');
   test.each([
-    { name: 'new (201)', created: true, b: before('1', 1, 't1'), after: obj('2', 1, 't1'), outcome: 'created' },
-    { name: 'absent before', created: false, b: null, after: obj('2', 1, 't1'), outcome: 'created' },
-    { name: 'nothing written', created: false, b: before('5', 2, 't1'), after: obj('5', 2, 't1'), outcome: 'unchanged' },
-    { name: 'status written by a controller in between', created: false, b: before('5', 2, 't1'), after: obj('9', 2, 't1'), outcome: 'unchanged' },
-    { name: 'spec changed', created: false, b: before('5', 2, 't1'), after: obj('9', 3, 't2'), outcome: 'configured' },
-    { name: 'a label changed (no generation)', created: false, b: before('5', undefined, 't1'), after: obj('9', undefined, 't2'), outcome: 'configured' },
-    { name: 'unknown before (no right to read)', created: false, b: undefined, after: obj('9', 2, 't1'), outcome: 'configured' },
-  ])('$name → $outcome', ({ created, b, after, outcome }) => {
-    expect(applyOutcome(created, b, after)).toBe(outcome);
+    { name: 'new (201)', created: true, b: before('1', 1, t1), after: obj('2', 1, t1), now: later, outcome: 'created' },
+    { name: 'absent before', created: false, b: null, after: obj('2', 1, t1), now: later, outcome: 'created' },
+    { name: 'nothing written', created: false, b: before('5', 2, t1), after: obj('5', 2, t1), now: later, outcome: 'unchanged' },
+    { name: 'status written by a controller in between', created: false, b: before('5', 2, t1), after: obj('9', 2, t1), now: later, outcome: 'unchanged' },
+    { name: 'spec changed', created: false, b: before('5', 2, t1), after: obj('9', 3, t2), now: later, outcome: 'configured' },
+    { name: 'spec changed in the second of the last apply', created: false, b: before('5', 2, t1), after: obj('9', 3, t1), now: Date.parse(t1), outcome: 'configured' },
+    { name: 'a ConfigMap changed (no generation)', created: false, b: before('5', undefined, t1), after: obj('9', undefined, t2), now: later, outcome: 'configured' },
+    { name: 'a ConfigMap changed in the second it was created', created: false, b: before('5', undefined, t1), after: obj('9', undefined, t1), now: Date.parse(t1) + 500, outcome: 'configured' },
+    { name: 'a ConfigMap someone else labelled earlier', created: false, b: before('5', undefined, t1), after: obj('9', undefined, t1), now: later, outcome: 'unchanged' },
+    { name: 'unknown before (no right to read)', created: false, b: undefined, after: obj('9', 2, t1), now: later, outcome: 'configured' },
+  ])('$name → $outcome', ({ created, b, after, now, outcome }) => {
+    expect(applyOutcome(created, b, after, now)).toBe(outcome);
   });
 });
 
