@@ -394,15 +394,23 @@ test('prune deletes what the new bundle dropped, and leaves what is not ours alo
     const store = new ReleaseStore(admin, ns, 'shop');
     const v1 = [configMap('keep', { a: '1' }), configMap('dropped', { a: '1' }), configMap('adopted', { a: '1' }), service('old')];
     const applied1 = await applyBundle(admin, v1, { namespace: ns, release: 'shop', log });
-    const rec1 = await store.record({ objects: applied1.objects.map((o) => o.object) });
+    // Recorded as read from the manifests (no namespace): the record names where apply put them.
+    const rec1 = await store.record({ objects: v1 });
+    expect(rec1.objects.map((r) => r.namespace)).toEqual([ns, ns, ns, ns]);
+    expect((await store.bundle(rec1)).map((o) => (o.metadata as { namespace: string }).namespace)).toEqual([ns, ns, ns, ns]);
     await store.setStatus(rec1, 'deployed');
+    // The same bundle again: nothing to prune.
+    expect(pruneCandidates(await store.list(), applied1.objects.map((o) => o.ref))).toEqual([]);
     // Someone else applies "adopted" too (another tool took it over); "unrelated" was never ours.
     await admin.apply(configMap('adopted', { b: '2' }, ns), { fieldManager: 'other' });
     await admin.apply(configMap('unrelated', { a: '1' }, ns), { fieldManager: 'other' });
 
     const v2 = [configMap('keep', { a: '2' })];
     const applied2 = await applyBundle(admin, v2, { namespace: ns, release: 'shop', log });
-    const rec2 = await store.record({ objects: applied2.objects.map((o) => o.object) });
+    expect(applied2.bundle).toEqual([
+      { ...configMap('keep', { a: '2' }, ns), metadata: { name: 'keep', namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'kubeline' }, annotations: { 'kubeline.dev/release': 'shop' } } },
+    ]);
+    const rec2 = await store.record({ objects: applied2.bundle });
     const candidates = pruneCandidates(await store.list(), rec2.objects);
     expect(candidates.map((c) => c.name).sort()).toEqual(['adopted', 'dropped', 'old']);
 

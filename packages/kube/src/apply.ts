@@ -336,6 +336,11 @@ export interface ApplyOptions {
 export interface ApplyResult {
   /** In apply order: namespaces, CRDs, then the rest by kind. */
   objects: AppliedObject[];
+  /**
+   * The objects as they were sent (namespaces set, ownership stamped), in apply order: what the
+   * release record should hold, so a rollback re-applies exactly this.
+   */
+  bundle: KubeObject[];
   /** Namespaces created because of `create-namespace` (not part of the release: never pruned). */
   createdNamespaces: string[];
   /** Dry run only: every object's diff, concatenated (empty when nothing would change). */
@@ -562,7 +567,7 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
     );
   }
 
-  const result: ApplyResult = { objects: [], createdNamespaces: [], diff: '', dryRun };
+  const result: ApplyResult = { objects: [], bundle: [], createdNamespaces: [], diff: '', dryRun };
   /** Namespaces that will exist only after a real apply: a dry run cannot check objects in them. */
   const pendingNamespaces = new Set<string>();
   for (const ns of absent) {
@@ -610,6 +615,8 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
     const order = new Map(phase.map((p, i) => [refKey(p.ref), i]));
     done.sort((a, b) => (order.get(refKey(a.ref)) ?? 0) - (order.get(refKey(b.ref)) ?? 0));
     result.objects.push(...done);
+    const sent = new Set(done.map((d) => refKey(d.ref)));
+    result.bundle.push(...phase.filter((p) => sent.has(refKey(p.ref))).map((p) => p.body));
     if (failures.length) throw new ApplyError(failureMessage(failures), [...result.objects], failures);
   };
 

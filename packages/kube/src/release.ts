@@ -236,16 +236,33 @@ export class ReleaseStore {
     return decodeBundle(secret);
   }
 
-  /** Records a new revision (the highest so far + 1). */
+  /**
+   * Records a new revision (the highest so far + 1). Namespaced objects without a namespace are
+   * recorded in the store's namespace (where apply put them), so that prune and rollback name
+   * exactly the objects that were applied.
+   */
   async record(input: NewRelease): Promise<ReleaseRecord> {
     const records = await this.list();
     const revision = (records[0]?.revision ?? 0) + 1;
-    const secret = encodeRelease(this.release, this.namespace, revision, input);
+    const objects = await Promise.all(input.objects.map((o) => this.inNamespace(o)));
+    const secret = encodeRelease(this.release, this.namespace, revision, { ...input, objects });
     const created = await this.client.create(secret, { fieldManager: FIELD_MANAGER });
     this.secrets.set(releaseSecretName(this.release, revision), created);
     const record = decodeRelease(created);
     if (!record) throw new Error(`release record ${releaseSecretName(this.release, revision)} cannot be read back`);
     return record;
+  }
+
+  private async inNamespace(object: KubeObject): Promise<KubeObject> {
+    const metadata = (isRecord(object.metadata) ? object.metadata : {}) as { namespace?: string };
+    if (metadata.namespace) return object;
+    try {
+      const { namespaced } = await this.client.resourceFor(String(object.apiVersion), String(object.kind));
+      return namespaced ? { ...object, metadata: { ...metadata, namespace: this.namespace } } : object;
+    } catch (err) {
+      if (err instanceof MissingResourceTypeError) return object;
+      throw err;
+    }
   }
 
   /**
