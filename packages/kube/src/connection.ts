@@ -65,7 +65,7 @@ export function decodeKubeconfigInput(value: string): string {
   const compact = trimmed.replace(/\s+/g, '');
   if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
     const decoded = Buffer.from(compact, 'base64').toString('utf8');
-    if (/^\s*(apiVersion|kind|clusters|contexts|users|current-context|preferences)\s*:/m.test(decoded)) return decoded;
+    if (/^\s*(apiVersion|kind|clusters|contexts|users|current-context|preferences)\s*:/m.test(decoded) || /^\s*\{[\s\S]*"clusters"\s*:/.test(decoded)) return decoded;
     if (!/[/.]/.test(trimmed)) throw new ConfigurationError('looks like base64 but does not decode to a kubeconfig (base64 of the whole kubeconfig file is expected).', 'kubeconfig');
   }
   if (!trimmed.includes('\n')) {

@@ -56,6 +56,7 @@ describe('decodeKubeconfigInput', () => {
     { name: 'base64', value: Buffer.from(TOKEN_CONFIG).toString('base64'), expected: TOKEN_CONFIG },
     { name: 'base64 wrapped at 76 columns', value: Buffer.from(TOKEN_CONFIG).toString('base64').replace(/.{76}/g, '$&\n'), expected: TOKEN_CONFIG },
     { name: 'JSON on one line', value: '{"apiVersion":"v1","kind":"Config"}', expected: '{"apiVersion":"v1","kind":"Config"}' },
+    { name: 'base64 of JSON', value: Buffer.from('{"clusters":[],"users":[]}').toString('base64'), expected: '{"clusters":[],"users":[]}' },
   ])('$name', ({ value, expected }) => {
     expect(decodeKubeconfigInput(value)).toBe(expected);
   });
