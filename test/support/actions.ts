@@ -28,7 +28,7 @@ export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(3
 export function act(
   action: string,
   inputs: Record<string, string>,
-  options: { workspace?: string; env?: Record<string, string>; eventName?: string; eventPath?: string } = {},
+  options: { workspace?: string; env?: Record<string, string>; eventName?: string; eventPath?: string; cancelWhen?: (line: string) => boolean } = {},
 ): Promise<RunResult> {
   return runLocalAction({
     actionDir: join(repoRoot, 'actions', action),
@@ -37,6 +37,7 @@ export function act(
     env: options.env,
     eventName: options.eventName,
     eventPath: options.eventPath,
+    cancelWhen: options.cancelWhen,
     log: process.env.KUBELINE_TEST_LOG ? (l) => process.stderr.write(`[${action}] ${l}\n`) : undefined,
   });
 }

@@ -147,7 +147,7 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
     try {
       const result = await applyBundle(client, objects, applyOptions);
       outcome.applied = result.objects;
-      record = await store.record({ objects, commit: env.GITHUB_SHA, runUrl, status: 'pending' });
+      record = await store.record({ objects: result.bundle, commit: env.GITHUB_SHA, runUrl, status: 'pending' });
       outcome.revision = record.revision;
       outcome.wait = await waitForAll(connection.kubeConfig, waitTargets(result.objects), {
         timeoutMs: settings.timeoutMs,

@@ -24,6 +24,8 @@ export interface RunRequest {
   /** Where the action's log lines go (already masked and rendered). */
   log?: (line: string) => void;
   showDebug?: boolean;
+  /** Cancels the main step as GitHub cancels a job (SIGINT) when a line it prints matches; the post step still runs. */
+  cancelWhen?: (line: string) => boolean;
 }
 
 export interface Annotation {
@@ -109,7 +111,7 @@ export async function runLocalAction(req: RunRequest): Promise<RunResult> {
       req.log?.(line);
     };
     const script = (rel: string): string => resolve(req.actionDir, rel);
-    const exitCode = await runStep(script(manifest.runs.main), env, req.workspace, masks, annotations, emit, req.showDebug);
+    const exitCode = await runStep(script(manifest.runs.main), env, req.workspace, masks, annotations, emit, req.showDebug, req.cancelWhen);
     let postExitCode: number | undefined;
     if (manifest.runs.post) {
       const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
@@ -142,9 +144,15 @@ async function runStep(
   annotations: Annotation[],
   emit: (line: string) => void,
   showDebug = false,
+  cancelWhen?: (line: string) => boolean,
 ): Promise<number> {
   const child = spawn(process.execPath, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let cancelled = false;
   const handle = (line: string): void => {
+    if (cancelWhen && !cancelled && cancelWhen(line)) {
+      cancelled = true;
+      child.kill('SIGINT');
+    }
     const cmd = /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line);
     if (!cmd) return emit(mask(line, masks));
     const [, name, props = '', raw] = cmd;
