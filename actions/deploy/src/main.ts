@@ -13,11 +13,12 @@ await runAction(
     const outcome = await deploy(settings, { signal: cancel.signal });
     core.setOutput('status', outcome.status);
     core.setOutput('revision', outcome.revision === undefined ? '' : String(outcome.revision));
-    core.setOutput('objects', JSON.stringify(outcome.applied.map((a) => ({ ...a.ref, outcome: a.outcome })).concat((outcome.pruned?.deleted ?? []).map((ref) => ({ ...ref, outcome: 'pruned' as never })))));
+    core.setOutput('objects', JSON.stringify([...outcome.applied.map((a) => ({ ...a.ref, outcome: a.outcome })), ...(outcome.pruned?.deleted ?? []).map((ref) => ({ ...ref, outcome: 'pruned' }))]));
     core.setOutput('images', outcome.images.join('\n'));
     core.setOutput('diff', outcome.diff);
     await writeSummary(deploySummary(outcome, settings.release));
-    if (outcome.status === 'failed' || outcome.status === 'rolled-back') core.setFailed(`deploy: ${outcome.failure ?? 'failed'}${outcome.status === 'rolled-back' ? ` — rolled back to revision ${outcome.revision}` : ''}`);
+    if (outcome.status === 'failed' || outcome.status === 'rolled-back')
+      core.setFailed(`deploy: ${outcome.failure ?? 'failed'}${outcome.status === 'rolled-back' ? ` — rolled back to revision ${outcome.revision}` : ''}`);
   },
   () => deployPost({ context: new Inputs().string('context') }),
 );

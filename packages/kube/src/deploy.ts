@@ -1,59 +1,16 @@
 import * as core from '@actions/core';
-import { ConfigurationError, errorMessage, ExternalError, Inputs, table } from '@kubeline/toolkit';
+import { ConfigurationError, errorMessage, ExternalError, table } from '@kubeline/toolkit';
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { type AppliedObject, ApplyError, applyBundle, readManifests } from './apply';
 import { KubeClient, refKey } from './client';
 import { cleanupKubeconfig, connect, type Connection, KUBECONFIG_STATE } from './connection';
 import { diagnose, diagnosisLines, diagnosisMarkdown, type WorkloadDiagnosis } from './diagnose';
-import { formatDuration, parseDuration } from './duration';
+import { formatDuration } from './duration';
 import { acquireLock, LOCK_STATE, releaseLockFromState } from './lock';
-import { checkReleaseName, imagesOf, prune, pruneCandidates, type PruneResult, type ReleaseRecord, ReleaseStore } from './release';
+import { imagesOf, prune, pruneCandidates, type PruneResult, type ReleaseRecord, ReleaseStore } from './release';
 import { progressLine, type WaitResult, waitForAll, waitResultLines } from './wait';
 import type { KubeObject, ObjectRef } from './client';
-
-export interface DeploySettings {
-  /** Absolute path of the rendered bundle (file or folder). */
-  manifests: string;
-  release: string;
-  namespace: string;
-  createNamespace: boolean;
-  kubeconfig: string;
-  context: string;
-  timeoutMs: number;
-  dryRun: boolean;
-  forceConflicts: boolean;
-  prune: boolean;
-  rollbackOnFailure: boolean;
-  firstReleaseFailure: 'keep' | 'delete';
-  history: number;
-  lockTimeoutMs: number;
-}
-
-/** deploy's inputs, checked before anything talks to a cluster. */
-export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
-  const workspace = env.GITHUB_WORKSPACE || process.cwd();
-  const manifests = inputs.required('manifests', 'Pass the `manifests` output of render-and-validate-manifests, or a file or folder of YAML.');
-  const namespace = inputs.string('namespace');
-  if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
-    throw new ConfigurationError(`"${namespace}" is not a valid namespace name (lowercase letters, digits and "-").`, 'namespace');
-  return {
-    manifests: isAbsolute(manifests) ? manifests : resolve(workspace, manifests),
-    release: checkReleaseName(inputs.required('release', 'Name the release, e.g. the app name.')),
-    namespace,
-    createNamespace: inputs.boolean('create-namespace', false),
-    kubeconfig: inputs.string('kubeconfig'),
-    context: inputs.string('context'),
-    timeoutMs: parseDuration(inputs.string('timeout', '5m'), 'timeout'),
-    dryRun: inputs.boolean('dry-run', false),
-    forceConflicts: inputs.boolean('force-conflicts', false),
-    prune: inputs.boolean('prune', true),
-    rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
-    firstReleaseFailure: inputs.choice('first-release-failure', ['keep', 'delete'] as const, 'keep'),
-    history: inputs.integer('history', 10, 1, 100),
-    lockTimeoutMs: parseDuration(inputs.string('lock-timeout', '5m'), 'lock-timeout'),
-  };
-}
+import type { DeploySettings } from './settings';
 
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run';
 

@@ -8,3 +8,4 @@ export * from './lock';
 export * from './diagnose';
 export * from './wait';
 export * from './deploy';
+export * from './settings';

@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
 import { bundleImages, describeObject, isRecord } from '@kubeline/manifests';
-import { ConfigurationError, ExternalError, errorMessage } from '@kubeline/toolkit';
+import { ExternalError, errorMessage } from '@kubeline/toolkit';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { checkReleaseName } from './settings';
 import { FIELD_MANAGER, installRank, MANAGED_BY, MANAGED_BY_LABEL, RELEASE_ANNOTATION } from './apply';
 import { type KubeClient, type KubeObject, MissingResourceTypeError, type ObjectRef, refKey, splitApiVersion } from './client';
 
@@ -60,13 +61,6 @@ export interface NewRelease {
 /** A Secret holds at most 1 MiB; leave room for the rest of the object. */
 const MAX_RECORD_BYTES = 1_000_000;
 
-/** A release name: a DNS label of at most 53 characters (it goes into Secret, Lease and label values). */
-export function checkReleaseName(name: string, input = 'release'): string {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 53) {
-    throw new ConfigurationError(`"${name}" is not a valid release name: use lowercase letters, digits and '-', start and end with a letter or digit, at most 53 characters.`, input);
-  }
-  return name;
-}
 
 export const releaseSecretName = (release: string, revision: number): string => `kubeline.release.${release}.v${revision}`;
 
@@ -372,3 +366,5 @@ export async function prune(
   }
   return result;
 }
+
+export { checkReleaseName };

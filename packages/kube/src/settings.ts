@@ -1,0 +1,57 @@
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigurationError, Inputs } from '@kubeline/toolkit';
+import { parseDuration } from './duration';
+
+// deploy's inputs, apart from the client: parsing them needs nothing of @kubernetes/client-node.
+
+/** A release name: a DNS label of at most 53 characters (it goes into Secret, Lease and label values). */
+export function checkReleaseName(name: string, input = 'release'): string {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 53) {
+    throw new ConfigurationError(`"${name}" is not a valid release name: use lowercase letters, digits and '-', start and end with a letter or digit, at most 53 characters.`, input);
+  }
+  return name;
+}
+
+export interface DeploySettings {
+  /** Absolute path of the rendered bundle (file or folder). */
+  manifests: string;
+  release: string;
+  namespace: string;
+  createNamespace: boolean;
+  kubeconfig: string;
+  context: string;
+  timeoutMs: number;
+  dryRun: boolean;
+  forceConflicts: boolean;
+  prune: boolean;
+  rollbackOnFailure: boolean;
+  firstReleaseFailure: 'keep' | 'delete';
+  history: number;
+  lockTimeoutMs: number;
+}
+
+/** deploy's inputs, checked before anything talks to a cluster. */
+export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const manifests = inputs.required('manifests', 'Pass the `manifests` output of render-and-validate-manifests, or a file or folder of YAML.');
+  const namespace = inputs.string('namespace');
+  if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
+    throw new ConfigurationError(`"${namespace}" is not a valid namespace name (lowercase letters, digits and "-").`, 'namespace');
+  return {
+    manifests: isAbsolute(manifests) ? manifests : resolve(workspace, manifests),
+    release: checkReleaseName(inputs.required('release', 'Name the release, e.g. the app name.')),
+    namespace,
+    createNamespace: inputs.boolean('create-namespace', false),
+    kubeconfig: inputs.string('kubeconfig'),
+    context: inputs.string('context'),
+    timeoutMs: parseDuration(inputs.string('timeout', '5m'), 'timeout'),
+    dryRun: inputs.boolean('dry-run', false),
+    forceConflicts: inputs.boolean('force-conflicts', false),
+    prune: inputs.boolean('prune', true),
+    rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
+    firstReleaseFailure: inputs.choice('first-release-failure', ['keep', 'delete'] as const, 'keep'),
+    history: inputs.integer('history', 10, 1, 100),
+    lockTimeoutMs: parseDuration(inputs.string('lock-timeout', '5m'), 'lock-timeout'),
+  };
+}
+
