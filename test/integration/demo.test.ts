@@ -14,12 +14,18 @@ function demo(args: string[], image: string) {
   });
 }
 
-test('the example app goes through build-test-image → run-tests → push-image', () => {
+test('the example app goes through build-test-image → run-tests → push-image → render-and-validate-manifests → deploy', () => {
   const repo = uniqueName('demo-main');
   const r = demo([], `${bed.registry}/${repo}`);
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(/Tests: \d+ passed, 0 failed/);
-  expect(r.stdout).toMatch(new RegExp(`Digest: ${bed.registry}/${repo}@sha256:[a-f0-9]{64}`));
+  const digest = new RegExp(`Digest: (${bed.registry}/${repo}@sha256:[a-f0-9]{64})`).exec(r.stdout)?.[1];
+  expect(digest).toBeDefined();
+  // The digest that was tested and pushed is what runs in both environments.
+  for (const env of ['staging', 'production']) {
+    expect(r.stdout).toContain(`Manifests (${env}): 0 errors, 0 warnings`);
+    expect(r.stdout).toMatch(new RegExp(`Deploy \\(${env}\\): deployed, revision \\d+, live ${digest!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  }
 });
 
 test('the failing variant stops at run-tests, names the failing test, and pushes nothing', async () => {
