@@ -310,7 +310,11 @@ test('a timeout shorter than the rollout returns on time with what is still wait
     spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
   };
   await Promise.all([apply(d), apply(pvc)]);
+  // The test bed runs no pvc-protection controller: without this the claim's finalizer would keep
+  // it, and so its namespace, forever.
+  const unprotect = send('PATCH', `/api/v1/namespaces/${ns}/persistentvolumeclaims/data`, { metadata: { finalizers: null } }, 'application/merge-patch+json');
   const r = await waitForAll(kc, [targetOf(d), targetOf(pvc)], { timeoutMs: 2000 });
+  expect((await unprotect).status).toBe(200);
   expect(r.outcome).toBe('timeout');
   expect(r.durationMs).toBeGreaterThanOrEqual(2000);
   expect(r.durationMs).toBeLessThan(2500);
@@ -414,12 +418,14 @@ test('watches cut mid-wait resume from their last resourceVersion and the wait s
     await Promise.all(objects.map((o) => apply(o)));
     const log: string[] = [];
     const cuts: number[] = [];
+    let scheduled = false;
     const r = await waitForAll(kubeconfigVia(proxy.host), objects.map(targetOf), {
       startedAt,
       timeoutMs: 60_000,
       log: (l) => log.push(l),
-      onProgress: (p) => {
-        if (p.elapsedMs > 100) return;
+      onProgress: () => {
+        if (scheduled) return;
+        scheduled = true;
         // Once the watches are up: cut everything at 1.5 s, then refuse new connections for a
         // second at 3 s (the reconnects back off), then let them through.
         setTimeout(() => cuts.push(proxy.cutAll()), 1500);

@@ -501,8 +501,12 @@ class Waiter {
   }
 
   private observe(t: Tracked, obj: RolloutObject | undefined, now: number): void {
+    if (t.settledAt !== undefined) {
+      // Settled states stick; keep the latest object for the diagnosis and the report.
+      if (obj) t.object = obj;
+      return;
+    }
     t.object = obj;
-    if (t.settledAt !== undefined) return;
     if (!obj) {
       t.status = { state: 'progressing', reason: 'not found' };
       return;
