@@ -308,6 +308,7 @@ describe('bad input', () => {
     ['an unknown renderer', { path: 'deploy', renderer: 'jsonnet' }, /input 'renderer'.*auto, plain, kustomize, helm/],
     ['a Kubernetes version with no schemas', { path: 'deploy', 'kubernetes-version': '1.20' }, /kubernetes-version: "1.20" has no bundled schemas\. Bundled: 1\.37, 1\.36, 1\.35, 1\.34/],
     ['a malformed image line', { path: 'deploy', images: 'demo=Demo:Latest!' }, /input 'images': line "demo=Demo:Latest!"/],
+    ['a label that is not one', { path: 'deploy', labels: 'team=platform ops' }, /input 'labels': "team=platform ops": the value must be empty or alphanumeric/],
     ['an environment with no overlay', { path: 'deploy', renderer: 'kustomize', environment: 'qa' }, /no kustomize overlay for "qa"/],
   ])('%s is refused with the input named', async (_name, inputs, message) => {
     const ws = workspace({ 'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n' });

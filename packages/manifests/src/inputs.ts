@@ -6,6 +6,7 @@ import type { PipelineSettings } from './pipeline';
 import { DEFAULT_POLICY, parsePolicyConfig } from './policies';
 import { RENDERERS } from './render';
 import { resolveKubernetesVersion } from './schemas';
+import { labelValueProblem, qualifiedNameProblem } from './k8s-rules';
 import { insideWorkspace } from './sources';
 
 export interface ManifestSettings extends PipelineSettings {
@@ -33,6 +34,13 @@ export function readManifestSettings(inputs: Inputs, env: NodeJS.ProcessEnv = pr
   const policy = policyFile ? parsePolicyConfig(readFileSync(insideWorkspace('policy', policyFile, workspace), 'utf8'), policyFile) : DEFAULT_POLICY;
   const labels = inputs.keyValues('labels');
   const annotations = inputs.keyValues('annotations');
+  // Added to every object after validation's own checks would see them: checked here instead.
+  for (const [name, pairs] of [['labels', labels], ['annotations', annotations]] as const)
+    for (const [key, value] of pairs) {
+      const valueProblem = name === 'labels' ? labelValueProblem(value) : undefined;
+      const problem = qualifiedNameProblem(key) ?? (valueProblem && `the value ${valueProblem}`);
+      if (problem) throw new ConfigurationError(`"${key}=${value}": ${problem}.`, name);
+    }
   if (inputs.boolean('provenance', true)) annotations.push(...provenance(env, environment));
   const outputDir = resolve(workspace, inputs.string('output-dir', join(env.RUNNER_TEMP || join(workspace, '.kubeline'), 'kubeline-manifests', environment || 'default')));
   return {

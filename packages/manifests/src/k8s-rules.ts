@@ -23,7 +23,8 @@ export function qualifiedNameProblem(key: string): string | undefined {
   return undefined;
 }
 
-function labelValueProblem(value: string): string | undefined {
+/** Why `value` is not a valid label value, or undefined when it is. */
+export function labelValueProblem(value: string): string | undefined {
   if (value.length > 63) return 'is longer than 63 characters';
   if (!LABEL_VALUE.test(value)) return 'must be empty or alphanumeric, "-", "_" or ".", starting and ending with an alphanumeric';
   return undefined;

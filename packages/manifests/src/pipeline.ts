@@ -8,7 +8,7 @@ import { render, type RenderedStream, type RenderSettings } from './render';
 import { bundledVersions, compareVersions, KubernetesSchemas } from './schemas';
 import { manifestFiles, readManifestFile } from './sources';
 import type { RenderTools } from './tools';
-import { type FieldPath, type Finding, isRecord, type KubeObject, type Manifest, objectRef, type ObjectRef, type Severity } from './types';
+import { type FieldPath, type Finding, isRecord, type KubeObject, type Manifest, objectRef, type ObjectRef } from './types';
 import { type UnknownKinds, validateObject } from './validate';
 import { type Bundle, serializeBundle } from './bundle';
 import { type ParsedFile, parseFiles } from './parallel';
@@ -298,7 +298,7 @@ function locateInSource(source: string, object: KubeObject, path: FieldPath): Fi
 }
 
 /** The line of the last key of `path` found in order in a template (`spec:` … `containers:` … `image:`). */
-export function lineOfKeys(text: string, path: FieldPath): number {
+function lineOfKeys(text: string, path: FieldPath): number {
   const lines = text.split('\n');
   let at = 0;
   let found = 0;
@@ -311,8 +311,4 @@ export function lineOfKeys(text: string, path: FieldPath): number {
     found = i + 1;
   }
   return Math.max(found, 1);
-}
-
-export function countBySeverity(findings: readonly Finding[], severity: Severity): number {
-  return findings.filter((f) => f.severity === severity).length;
 }
