@@ -1,6 +1,14 @@
-// Helpers for bench/run.mjs: statistics, tables, processes, and the parsers
-// that read BuildKit and `docker push` logs. No dependencies beyond Node.
-import { spawn } from 'node:child_process';
+// Helpers for bench/run.mjs and its sections: statistics, tables, processes, the parsers that read
+// BuildKit and `docker push` logs, project code bundled from its TypeScript source, and the test
+// bed's cluster. No dependencies beyond Node, except where said: importFromSource runs ncc (a
+// devDependency) as a child process, clusterApi loads @kubernetes/client-node when called.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { homedir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 // ── statistics ──────────────────────────────────────────────────────────────
 
@@ -183,4 +191,144 @@ export function unionMs(intervals) {
   }
   if (cur) total += cur[1] - cur[0];
   return total;
+}
+
+// ── project code, bundled from its TypeScript source ────────────────────────
+
+/** Files under `dir`, recursively, in path order. */
+function filesUnder(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(full));
+    else if (e.isFile()) out.push(full);
+  }
+  return out;
+}
+
+/**
+ * Imports a TypeScript module of the repository (e.g. packages/kube/src/wait.ts) bundled with ncc
+ * as the actions are (ESM, --minify), into the bench cache folder
+ * (${KUBELINE_BENCH_CACHE:-${KUBELINE_CACHE:-~/.cache/kubeline}/bench}/<name>-<hash>/): built once
+ * per source, where the hash covers the entry, every file under packages/<pkg>/src, package-lock.json
+ * and ncc's version. The bundles need the Node the actions run on (24: node_modules/.bin/node, first
+ * on PATH in npm scripts); the first build of a package's code takes up to a minute on 2 cores.
+ */
+export async function importFromSource(root, entry, name) {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 24) {
+    throw new Error(`${name}: the bundle from ${entry} needs Node 24 (the actions' runtime), this is ${process.version}: run it through npm (\`npm run bench\`) or with PATH=$PWD/node_modules/.bin:$PATH`);
+  }
+  const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
+  const hash = createHash('sha256').update(entry);
+  const packages = join(root, 'packages');
+  for (const pkg of readdirSync(packages).sort()) {
+    const src = join(packages, pkg, 'src');
+    if (!existsSync(src)) continue;
+    for (const f of filesUnder(src)) hash.update(relative(root, f)).update(readFileSync(f));
+  }
+  for (const f of [join(root, 'package-lock.json'), join(root, 'node_modules', '@vercel', 'ncc', 'package.json')]) if (existsSync(f)) hash.update(readFileSync(f));
+  const cache = process.env.KUBELINE_BENCH_CACHE ?? join(process.env.KUBELINE_CACHE ?? join(homedir(), '.cache', 'kubeline'), 'bench');
+  const dir = join(cache, `${name}-${hash.digest('hex').slice(0, 16)}`);
+  if (!existsSync(join(dir, 'index.js'))) {
+    console.error(`[bench] bundling ${entry} with ncc (once per source; cached in ${dir})`);
+    mkdirSync(dirname(dir), { recursive: true });
+    const tmp = `${dir}.tmp-${process.pid}`;
+    execFileSync(process.execPath, [ncc, 'build', join(root, entry), '-o', tmp, '--minify', '--no-source-map-register', '--quiet'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    writeFileSync(join(tmp, 'package.json'), '{ "type": "module" }\n');
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  }
+  return import(pathToFileURL(join(dir, 'index.js')).href);
+}
+
+// ── the test bed's cluster (the deploy sections) ────────────────────────────
+
+/** The vendor's kubectl this machine carries (v1.32): compared against in the deploy sections, never a dependency. */
+export const KUBECTL = '/usr/bin/kubectl';
+
+/**
+ * KUBELINE_KUBECONFIG, else `scripts/cluster up` and its `export` lines into process.env (as the
+ * manifests section does with `scripts/testbed tools`). False when the cluster cannot come up.
+ * Never `scripts/cluster down`: the cluster is shared.
+ */
+export function ensureCluster(root) {
+  if (process.env.KUBELINE_KUBECONFIG) return true;
+  console.error('[bench] no KUBELINE_KUBECONFIG: scripts/cluster up');
+  const out = spawnSync(join(root, 'scripts', 'cluster'), ['up'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (out.status !== 0) return false;
+  for (const line of out.stdout.split('\n')) {
+    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) process.env[m[1]] = m[2].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1');
+  }
+  return Boolean(process.env.KUBELINE_KUBECONFIG);
+}
+
+/**
+ * Plain HTTPS to the cluster of a kubeconfig, with client-node's KubeConfig for the credentials
+ * (independent of the code under test), and the bench's namespaces: named <prefix>-<random>,
+ * created on demand, all deleted by deleteNamespaces().
+ */
+export async function clusterApi(kubeconfigPath) {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const server = new URL(kc.getCurrentCluster().server);
+
+  /** Options for https.request to `path`, with the kubeconfig's credentials. */
+  async function requestOptions(method, path) {
+    const opts = { method, headers: { accept: 'application/json' } };
+    await kc.applyToHTTPSOptions(opts);
+    return { ...opts, hostname: server.hostname, port: server.port, path };
+  }
+
+  async function send(method, path, body, contentType = 'application/json') {
+    const opts = await requestOptions(method, path);
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    if (payload !== undefined) opts.headers['content-type'] = contentType;
+    return new Promise((resolveP, reject) => {
+      const req = https.request(opts, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {}
+          resolveP({ status: res.statusCode, body: parsed });
+        });
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  const namespaces = [];
+  async function namespace(prefix) {
+    const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+    const r = await send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    if (r.status !== 201) throw new Error(`create namespace ${name}: HTTP ${r.status}: ${r.body?.message}`);
+    namespaces.push(name);
+    return name;
+  }
+
+  /**
+   * Deletes every namespace made by namespace(); with waitMs, waits until they are gone (so that
+   * the namespace controller's work is not in the next section's figures). Returns those left.
+   */
+  async function deleteNamespaces({ waitMs = 0 } = {}) {
+    const names = namespaces.splice(0);
+    await Promise.all(names.map((ns) => send('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined)));
+    const deadline = Date.now() + waitMs;
+    let left = names;
+    while (left.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const gone = await Promise.all(left.map((ns) => send('GET', `/api/v1/namespaces/${ns}`).then((r) => r.status === 404, () => false)));
+      left = left.filter((_, i) => !gone[i]);
+    }
+    return waitMs ? left : [];
+  }
+
+  return { kc, server, kubeconfigPath, send, requestOptions, namespace, deleteNamespaces };
 }
