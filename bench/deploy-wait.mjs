@@ -57,7 +57,8 @@ export async function deployWaitBench({ root, rounds = 5, sizes = [1, 10, 50], n
   }
   const api = await clusterApi(process.env.KUBELINE_KUBECONFIG);
   const { kc, send } = api;
-  const { waitForAll } = await importFromSource(root, 'packages/kube/src/wait.ts', 'kube-wait');
+  const { KubeClient, waitForAll } = await importFromSource(root, 'packages/kube/src/index.ts', 'kube');
+  const client = new KubeClient(kc);
 
   async function applyDeployment(ns, name, image) {
     const labels = { app: name };
@@ -119,7 +120,7 @@ export async function deployWaitBench({ root, rounds = 5, sizes = [1, 10, 50], n
       const applied = await applyDeployment(ns, 'web', `registry.example/slow-2s:${r}`);
       const observer = observeCompletion(ns, 'web', applied.metadata.resourceVersion);
       const kubectlDone = kubectl(['rollout', 'status', 'deployment/web', '-n', ns, '--timeout=60s']);
-      const result = await waitForAll(kc, [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' }], { timeoutMs: 60_000 });
+      const result = await waitForAll(client, [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' }], { timeoutMs: 60_000 });
       const waitDone = now();
       if (result.outcome !== 'ready') throw new Error(`round ${r}: waitForAll: ${result.outcome}: ${result.targets[0].reason}`);
       const [{ at, object }, kubectlAt] = await Promise.all([observer.done, kubectlDone]);
@@ -145,7 +146,7 @@ export async function deployWaitBench({ root, rounds = 5, sizes = [1, 10, 50], n
     };
     const ourRun = async () => {
       const { ns, t0 } = await apply('ours');
-      const r = await waitForAll(kc, names.map((name) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name })), { timeoutMs: 300_000, startedAt: t0 });
+      const r = await waitForAll(client, names.map((name) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name })), { timeoutMs: 300_000, startedAt: t0 });
       if (r.outcome !== 'ready') throw new Error(`N=${n}: waitForAll: ${r.outcome}`);
       return { wall: now() - t0, slowest: Math.max(...r.targets.map((t) => t.durationMs)) };
     };
@@ -216,6 +217,7 @@ export async function deployWaitBench({ root, rounds = 5, sizes = [1, 10, 50], n
     problems.push(`deploy-wait: ${err.stack ?? err}`);
     out.failed = String(err.message ?? err);
   } finally {
+    await client.close();
     const left = await api.deleteNamespaces({ waitMs: 120_000 });
     if (left.length) notes.push(`deploy-wait: namespaces still terminating after 120 s: ${left.join(', ')}`);
   }

@@ -530,6 +530,19 @@ test('an unreachable API server fails after bounded retries, naming the server',
   expect(Date.now() - started).toBeLessThan(5000);
 });
 
+test('a request stopped by its signal ends at once: no more retries, no unreachable-server error', async () => {
+  const port = await closedPort();
+  const config = ADMIN_KUBECONFIG.replace(/server: \S+/, `server: https://127.0.0.1:${port}`);
+  const c = await connect({ ...quiet, kubeconfig: config, tempDir: temp });
+  const client = new KubeClient(c.kubeConfig, { retries: 4, baseDelayMs: 5000, maxDelayMs: 5000 });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 200);
+  const started = Date.now();
+  const err = await client.read('/version', { signal: controller.signal }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ name: 'AbortError' });
+  expect(Date.now() - started).toBeLessThan(1000);
+});
+
 test('503s and a 429 with Retry-After on the way are retried; the apply goes through', async () => {
   // A plain-HTTP front that answers some requests itself and forwards the rest to the real API
   // server as the admin: faults on demand, the real server behind them.

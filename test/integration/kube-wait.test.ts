@@ -13,6 +13,7 @@ import {
   diagnose,
   diagnosisLines,
   diagnosisMarkdown,
+  KubeClient,
   waitForAll,
 } from '@kubeline/kube';
 import { uniqueName } from '../support/actions';
@@ -27,13 +28,15 @@ function loadKubeconfig(): KubeConfig {
 }
 
 const kc = loadKubeconfig();
+const client = new KubeClient(kc);
+afterAll(() => client.close());
 
 /** The same credentials, another address (the TCP proxy in front of the API server). */
-function kubeconfigVia(host: string): KubeConfig {
+function clientVia(host: string): KubeClient {
   const other = new KubeConfig();
   other.loadFromString(kc.exportConfig());
   other.clusters = other.clusters.map((c) => ({ ...c, server: `https://${host}` }));
-  return other;
+  return new KubeClient(other);
 }
 
 type Obj = any;
@@ -141,7 +144,7 @@ test('three Deployments (one slow), a Job and a Service waited for together take
   const startedAt = Date.now();
   await Promise.all(objects.map((o) => apply(o)));
   const progress: WaitProgress[] = [];
-  const r = await waitForAll(kc, objects.map(targetOf), { startedAt, timeoutMs: 60_000, onProgress: (p) => progress.push(p), progressIntervalMs: 1000 });
+  const r = await waitForAll(client, objects.map(targetOf), { startedAt, timeoutMs: 60_000, onProgress: (p) => progress.push(p), progressIntervalMs: 1000 });
   const total = Date.now() - startedAt;
 
   expect(r.outcome).toBe('ready');
@@ -176,7 +179,7 @@ test('a Deployment that never gets ready fails at its progress deadline, and the
   const d = deployment(ns, 'stuck', 'registry.example/never-ready:1', 1, { progressDeadlineSeconds: 10 });
   const startedAt = Date.now();
   await apply(d);
-  const r = await waitForAll(kc, [targetOf(d)], { startedAt, timeoutMs: 60_000 });
+  const r = await waitForAll(client, [targetOf(d)], { startedAt, timeoutMs: 60_000 });
 
   expect(r.outcome).toBe('failed');
   const [stuck] = r.targets;
@@ -184,7 +187,7 @@ test('a Deployment that never gets ready fails at its progress deadline, and the
   expect(stuck.reason).toMatch(/^ProgressDeadlineExceeded: ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\.$/);
   expect(stuck.durationMs).toBeGreaterThanOrEqual(10_000);
 
-  const [diagnosis] = await diagnose(kc, r.targets.filter((t) => t.state !== 'ready'));
+  const [diagnosis] = await diagnose(client, r.targets.filter((t) => t.state !== 'ready'));
   expect(diagnosis.causes).toContain('container app: running but not ready');
   expect(diagnosis.causes).toContainEqual(expect.stringMatching(/^probe failing: Readiness probe failed: HTTP probe failed with statuscode: 503 \((once|\d+ times)\)$/));
   expect(diagnosis.pods).toEqual([
@@ -215,12 +218,12 @@ test('crash loops, running out of memory and an image that cannot be pulled: the
   ];
   const startedAt = Date.now();
   await Promise.all(objects.map((o) => apply(o)));
-  const r = await waitForAll(kc, objects.map(targetOf), { startedAt, timeoutMs: 6000 });
+  const r = await waitForAll(client, objects.map(targetOf), { startedAt, timeoutMs: 6000 });
   expect(r.outcome).toBe('timeout');
   expect(r.durationMs).toBeLessThan(6500);
   for (const t of r.targets) expect(t).toMatchObject({ state: 'progressing', reason: '0 of 1 updated replicas available' });
 
-  const diagnoses = await diagnose(kc, r.targets);
+  const diagnoses = await diagnose(client, r.targets);
   const [crash, oom, pull] = diagnoses;
   expect(crash.causes[0]).toMatch(/^container app: (CrashLoopBackOff|restarting), restarted (once|\d+ times), last exit code 1 \(Error\)$/);
   expect(crash.pods[0].containers[0]).toMatchObject({ restarts: expect.any(Number), lastTermination: { reason: 'Error', exitCode: 1 } });
@@ -247,14 +250,14 @@ test('a Job that fails fails the wait with its reason; the diagnosis shows its p
   const objects = [job(ns, 'broken', 'registry.example/job-fail:1'), deployment(ns, 'slow', 'registry.example/slow-20s:1')];
   const startedAt = Date.now();
   await Promise.all(objects.map((o) => apply(o)));
-  const r = await waitForAll(kc, objects.map(targetOf), { startedAt, timeoutMs: 60_000 });
+  const r = await waitForAll(client, objects.map(targetOf), { startedAt, timeoutMs: 60_000 });
   // It stops at the first failure: the slow Deployment is still waiting.
   expect(r.outcome).toBe('failed');
   expect(r.durationMs).toBeLessThan(10_000);
   expect(result(r.targets, 'broken')).toMatchObject({ state: 'failed', reason: 'BackoffLimitExceeded: Job has reached the specified backoff limit' });
   expect(result(r.targets, 'slow').state).toBe('progressing');
 
-  const [d] = await diagnose(kc, [result(r.targets, 'broken')]);
+  const [d] = await diagnose(client, [result(r.targets, 'broken')]);
   expect(d.pods).toEqual([expect.objectContaining({ phase: 'Failed', containers: [expect.objectContaining({ name: 'job', state: 'terminated: Error (exit code 1)' })] })]);
   expect(d.causes).toEqual(['container job: Error (exit code 1)', 'BackoffLimitExceeded: Job has reached the specified backoff limit']);
   expect(d.logs).toMatchObject({ container: 'job', previous: false, unavailable: expect.any(String) });
@@ -286,13 +289,13 @@ test('a StatefulSet and a DaemonSet roll out, and roll out again on a new image'
 
   let startedAt = Date.now();
   await Promise.all([apply(sts('registry.example/db:1')), apply(ds('registry.example/agent:1'))]);
-  let r = await waitForAll(kc, [targetOf(sts('')), targetOf(ds(''))], { startedAt, timeoutMs: 60_000 });
+  let r = await waitForAll(client, [targetOf(sts('')), targetOf(ds(''))], { startedAt, timeoutMs: 60_000 });
   expect(r.outcome).toBe('ready');
   expect(r.targets.map((t) => t.reason)).toEqual(['2 pods updated and ready', '1 pod updated and available']);
 
   startedAt = Date.now();
   await Promise.all([apply(sts('registry.example/slow-2s:2')), apply(ds('registry.example/slow-2s:2'))]);
-  r = await waitForAll(kc, [targetOf(sts('')), targetOf(ds(''))], { startedAt, timeoutMs: 60_000 });
+  r = await waitForAll(client, [targetOf(sts('')), targetOf(ds(''))], { startedAt, timeoutMs: 60_000 });
   expect(r.outcome).toBe('ready');
   // The StatefulSet replaces its pods one at a time: about twice the DaemonSet's one pod.
   expect(result(r.targets, 'db').durationMs).toBeGreaterThanOrEqual(4000);
@@ -313,7 +316,7 @@ test('a timeout shorter than the rollout returns on time with what is still wait
   // The test bed runs no pvc-protection controller: without this the claim's finalizer would keep
   // it, and so its namespace, forever.
   const unprotect = send('PATCH', `/api/v1/namespaces/${ns}/persistentvolumeclaims/data`, { metadata: { finalizers: null } }, 'application/merge-patch+json');
-  const r = await waitForAll(kc, [targetOf(d), targetOf(pvc)], { timeoutMs: 2000 });
+  const r = await waitForAll(client, [targetOf(d), targetOf(pvc)], { timeoutMs: 2000 });
   expect((await unprotect).status).toBe(200);
   expect(r.outcome).toBe('timeout');
   expect(r.durationMs).toBeGreaterThanOrEqual(2000);
@@ -335,10 +338,10 @@ test('a ProgressDeadlineExceeded left from the failed rollout does not fail the 
 
   let startedAt = Date.now();
   await apply(good);
-  expect((await waitForAll(kc, target, { startedAt, timeoutMs: 60_000 })).outcome).toBe('ready');
+  expect((await waitForAll(client, target, { startedAt, timeoutMs: 60_000 })).outcome).toBe('ready');
   startedAt = Date.now();
   await apply(bad);
-  const failed = await waitForAll(kc, target, { startedAt, timeoutMs: 60_000 });
+  const failed = await waitForAll(client, target, { startedAt, timeoutMs: 60_000 });
   expect(failed.outcome).toBe('failed');
   expect(failed.targets[0].reason).toMatch(/^ProgressDeadlineExceeded/);
 
@@ -355,7 +358,7 @@ test('a ProgressDeadlineExceeded left from the failed rollout does not fail the 
     // Roll back (the old ReplicaSet is reused) once the wait has listed: its watch sees every version after.
     startedAt = Date.now();
     let applied: Promise<unknown> | undefined;
-    const r = await waitForAll(kc, target, { startedAt, timeoutMs: 60_000, onProgress: () => (applied ??= apply(good)) });
+    const r = await waitForAll(client, target, { startedAt, timeoutMs: 60_000, onProgress: () => (applied ??= apply(good)) });
     await applied;
     expect(r.outcome).toBe('ready');
     expect(r.targets[0].reason).toBe('1 replica updated and available');
@@ -374,12 +377,13 @@ test('an AbortSignal stops the wait promptly and leaves no connection open', asy
   const ns = await namespace();
   const server = new URL(kc.getCurrentCluster()!.server);
   const proxy = await startTcpProxy(server.hostname, Number(server.port));
+  const viaProxy = clientVia(proxy.host);
   try {
     const d = deployment(ns, 'stuck', 'registry.example/never-ready:1');
     await apply(d);
     const controller = new AbortController();
     let abortedAt = 0;
-    const waiting = waitForAll(kubeconfigVia(proxy.host), [targetOf(d)], {
+    const waiting = waitForAll(viaProxy, [targetOf(d)], {
       timeoutMs: 60_000,
       signal: controller.signal,
       onProgress: () =>
@@ -400,10 +404,11 @@ test('an AbortSignal stops the wait promptly and leaves no connection open', asy
 
     // Aborted before it starts: returns at once, reads nothing.
     const before = proxy.accepted;
-    const r2 = await waitForAll(kubeconfigVia(proxy.host), [targetOf(d)], { signal: AbortSignal.abort() });
+    const r2 = await waitForAll(viaProxy, [targetOf(d)], { signal: AbortSignal.abort() });
     expect(r2.outcome).toBe('cancelled');
     expect(proxy.accepted).toBe(before);
   } finally {
+    await viaProxy.close();
     await proxy.close();
   }
 });
@@ -412,6 +417,7 @@ test('watches cut mid-wait resume from their last resourceVersion and the wait s
   const ns = await namespace();
   const server = new URL(kc.getCurrentCluster()!.server);
   const proxy = await startTcpProxy(server.hostname, Number(server.port));
+  const viaProxy = clientVia(proxy.host);
   try {
     const objects = [deployment(ns, 'slow', 'registry.example/slow-5s:1', 2), job(ns, 'migrate', 'registry.example/slow-3s:1')];
     const startedAt = Date.now();
@@ -419,7 +425,7 @@ test('watches cut mid-wait resume from their last resourceVersion and the wait s
     const log: string[] = [];
     const cuts: number[] = [];
     let scheduled = false;
-    const r = await waitForAll(kubeconfigVia(proxy.host), objects.map(targetOf), {
+    const r = await waitForAll(viaProxy, objects.map(targetOf), {
       startedAt,
       timeoutMs: 60_000,
       log: (l) => log.push(l),
@@ -445,6 +451,7 @@ test('watches cut mid-wait resume from their last resourceVersion and the wait s
     expect(r.stats.relists).toBe(0);
     expect(Date.now() - startedAt).toBeLessThan(result(r.targets, 'slow').durationMs! + 2000);
   } finally {
+    await viaProxy.close();
     await proxy.close();
   }
 });
@@ -465,7 +472,7 @@ test('a CRD is waited for until Established, and a custom resource by its Ready 
   };
   clusterScoped.push(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
   await apply(crd);
-  const established = await waitForAll(kc, [targetOf(crd)], { timeoutMs: 30_000 });
+  const established = await waitForAll(client, [targetOf(crd)], { timeoutMs: 30_000 });
   expect(established.targets[0]).toMatchObject({ state: 'ready', reason: 'Established' });
   expect(established.targets[0].target.namespace).toBeUndefined(); // cluster-scoped
 
@@ -483,7 +490,7 @@ test('a CRD is waited for until Established, and a custom resource by its Ready 
   await setReady('False', 'Provisioning');
 
   const progress: string[] = [];
-  const r = await waitForAll(kc, [targetOf(widget('plain')), targetOf(widget('db'))], {
+  const r = await waitForAll(client, [targetOf(widget('plain')), targetOf(widget('db'))], {
     timeoutMs: 30_000,
     onProgress: (p) => {
       progress.push(...p.waiting.map((w) => `${w.target.name}: ${w.reason}`));

@@ -44,6 +44,8 @@ export interface RequestOptions {
   allow?: readonly number[];
   /** Per attempt; default 30 s. */
   timeoutMs?: number;
+  /** Stops the request and its retries: it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface KubeResponse<T = KubeObject> {
@@ -299,6 +301,26 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
   return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
+/** The server's clock from a response's Date header (whole seconds), when it sent one. */
+function serverDate(headers: Record<string, string>): number | undefined {
+  const date = Date.parse(headers.date ?? '');
+  return Number.isNaN(date) ? undefined : date;
+}
+
+/** Waits `ms`, or less when the signal aborts first. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 const groupVersionPath = (apiVersion: string): string => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
@@ -359,6 +381,7 @@ export class KubeClient {
   /** One request, retried when transient; error answers become KubeApiError unless allowed. */
   async request<T = KubeObject>(options: RequestOptions): Promise<KubeResponse<T>> {
     const what = `${options.method} ${options.path}`;
+    const { signal } = options;
     let attempts = 0;
     try {
       return await withRetries(
@@ -366,7 +389,12 @@ export class KubeClient {
           attempts++;
           return this.send<T>(options);
         },
-        { ...this.retry, what: `Kubernetes API ${what}`, isRetryable: isTransient },
+        {
+          ...this.retry,
+          what: `Kubernetes API ${what}`,
+          isRetryable: (err) => !signal?.aborted && isTransient(err),
+          sleep: this.retry.sleep ?? (signal ? (ms) => abortableSleep(ms, signal) : undefined),
+        },
       );
     } catch (err) {
       if (err instanceof UnreachableError) {
@@ -387,7 +415,10 @@ export class KubeClient {
       ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
       ctx.setBody(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
     }
-    ctx.setSignal(AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs));
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs);
+    ctx.setSignal(signal ? AbortSignal.any([signal, timeout]) : timeout);
     try {
       await this.authenticate(ctx);
     } catch (err) {
@@ -403,6 +434,8 @@ export class KubeClient {
       headers = response.headers;
       text = await response.body.text();
     } catch (err) {
+      // Stopped by the caller: not a network failure to retry.
+      if (signal?.aborted) throw signal.reason;
       const tls = tlsCode(err);
       if (tls) {
         throw new ExternalError(
@@ -551,6 +584,40 @@ export class KubeClient {
     return r.status === 404 ? undefined : r.body;
   }
 
+  /**
+   * A GET of a path as it is (one list page with its resourceVersion and `continue`, a path built
+   * elsewhere): the body, and the server's clock (its Date header) for callers that compare their
+   * time with the server's. Error answers are thrown as KubeApiError unless allowed.
+   */
+  async read<T = KubeObject>(
+    path: string,
+    options: Pick<RequestOptions, 'query' | 'target' | 'allow' | 'accept' | 'timeoutMs' | 'signal'> = {},
+  ): Promise<{ status: number; body: T; date?: number }> {
+    const r = await this.request<T>({ ...options, method: 'GET', path });
+    return { status: r.status, body: r.body, date: serverDate(r.headers) };
+  }
+
+  /**
+   * The last lines of a container's log (pods/log), as text. The API server reads them from the
+   * node's kubelet; when it cannot, its answer is thrown as KubeApiError like any other.
+   */
+  async podLog(
+    namespace: string,
+    pod: string,
+    options: { container: string; previous?: boolean; tailLines?: number; limitBytes?: number; timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<string> {
+    const r = await this.request<unknown>({
+      method: 'GET',
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`,
+      query: { container: options.container, tailLines: options.tailLines, limitBytes: options.limitBytes, previous: options.previous ? true : undefined },
+      accept: '*/*',
+      target: { verb: 'get', resource: 'pods', subresource: 'log', namespace, name: pod, kind: 'Pod' },
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
+    return typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+  }
+
   /** All objects of a kind (in a namespace), following `continue` pages. `metadataOnly` reads PartialObjectMetadata. */
   async list(
     apiVersion: string,
@@ -591,8 +658,7 @@ export class KubeClient {
       contentType: 'application/apply-patch+yaml',
       target,
     });
-    const date = Date.parse(r.headers.date ?? '');
-    return { object: r.body, created: r.status === 201, date: Number.isNaN(date) ? undefined : date };
+    return { object: r.body, created: r.status === 201, date: serverDate(r.headers) };
   }
 
   /** Creates an object (POST); a 409 AlreadyExists is thrown as a KubeApiError. */

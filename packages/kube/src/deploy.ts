@@ -106,7 +106,7 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
       outcome.applied = result.objects;
       record = await store.record({ objects: result.bundle, commit: env.GITHUB_SHA, runUrl, status: 'pending' });
       outcome.revision = record.revision;
-      outcome.wait = await waitForAll(connection.kubeConfig, waitTargets(result.objects), {
+      outcome.wait = await waitForAll(client, waitTargets(result.objects), {
         timeoutMs: settings.timeoutMs,
         startedAt,
         signal: context.signal,
@@ -138,14 +138,14 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
     if (record) await store.setStatus(record, 'failed', failure).catch(() => undefined);
     if (outcome.wait && outcome.wait.outcome !== 'cancelled') {
       const failed = outcome.wait.targets.filter((t) => t.state !== 'ready');
-      outcome.diagnosis = await diagnose(connection.kubeConfig, failed, { signal: context.signal }).catch(() => []);
+      outcome.diagnosis = await diagnose(client, failed, { signal: context.signal }).catch(() => []);
       for (const line of diagnosisLines(outcome.diagnosis)) log(line);
     }
     if (context.signal?.aborted) {
       outcome.rollback = { skipped: 'the job was cancelled' };
       return outcome;
     }
-    outcome.rollback = await rollBack(client, store, connection, previous, outcome.applied, settings, { ...applyOptions }, log, context.signal);
+    outcome.rollback = await rollBack(client, store, previous, outcome.applied, settings, { ...applyOptions }, log, context.signal);
     if (outcome.rollback.to && !outcome.rollback.error && outcome.rollback.wait?.outcome === 'ready') {
       outcome.status = 'rolled-back';
       outcome.revision = outcome.rollback.to.revision;
@@ -174,7 +174,6 @@ function waitFailure(wait: WaitResult): string {
 async function rollBack(
   client: KubeClient,
   store: ReleaseStore,
-  connection: Connection,
   previous: ReleaseRecord | undefined,
   applied: readonly AppliedObject[],
   settings: DeploySettings,
@@ -195,7 +194,7 @@ async function rollBack(
     const keep = new Set(result.objects.map((a) => refKey(a.ref)));
     const added = applied.map((a) => a.ref).filter((ref) => !keep.has(refKey(ref)));
     const pruned = added.length ? await prune(client, added, { release: settings.release, log }) : undefined;
-    const wait = await waitForAll(connection.kubeConfig, waitTargets(result.objects), { timeoutMs: settings.timeoutMs, signal, onProgress: (p) => log(progressLine(p)) });
+    const wait = await waitForAll(client, waitTargets(result.objects), { timeoutMs: settings.timeoutMs, signal, onProgress: (p) => log(progressLine(p)) });
     for (const line of waitResultLines(wait)) log(line);
     return { to: previous, pruned, wait, error: wait.outcome === 'ready' ? undefined : waitFailure(wait) };
   } catch (error) {

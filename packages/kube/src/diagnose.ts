@@ -1,7 +1,7 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage, table } from '@kubeline/toolkit';
+import { type KubeClient, KubeApiError, type RequestOptions, splitApiVersion } from './client';
 import type { RolloutObject, RolloutState } from './rollout';
-import { type WaitTarget, apiMessage, readApi, targetLabel } from './wait';
+import { type WaitTarget, targetLabel } from './wait';
 
 /** What to explain: a target the wait did not see ready (a TargetResult fits). */
 export interface DiagnoseInput {
@@ -81,16 +81,14 @@ export interface WorkloadDiagnosis {
   problems: string[];
 }
 
-const WORKLOAD_PATHS: Record<string, string> = {
-  'apps/Deployment': 'deployments',
-  'apps/StatefulSet': 'statefulsets',
-  'apps/DaemonSet': 'daemonsets',
-  'batch/Job': 'jobs',
-  '/Pod': 'pods',
-};
+/** The kinds whose pods are looked at (group/kind). */
+const WORKLOADS = new Set(['apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'batch/Job', '/Pod']);
 
-const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
-const base = (apiVersion: string): string => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
+/** Why a read failed, in one line: for an error answer, its status and the server's own message. */
+function readFailure(err: unknown): string {
+  if (err instanceof KubeApiError) return `HTTP ${err.status}: ${err.apiStatus.message ?? err.message}`;
+  return errorMessage(err);
+}
 
 /**
  * Explains failed or timed-out targets: their pods (for a Deployment, the newest ReplicaSet's),
@@ -101,30 +99,35 @@ const base = (apiVersion: string): string => (apiVersion.includes('/') ? `/apis/
  * when the API server can get them from the kubelet. Best-effort: what cannot be read is listed
  * in `problems`, never thrown.
  */
-export async function diagnose(kc: KubeConfig, items: readonly DiagnoseInput[], options: DiagnoseOptions = {}): Promise<WorkloadDiagnosis[]> {
-  return Promise.all(items.map((item) => diagnoseOne(kc, item, options)));
+export async function diagnose(client: KubeClient, items: readonly DiagnoseInput[], options: DiagnoseOptions = {}): Promise<WorkloadDiagnosis[]> {
+  return Promise.all(items.map((item) => diagnoseOne(client, item, options)));
 }
 
-async function diagnoseOne(kc: KubeConfig, item: DiagnoseInput, options: DiagnoseOptions): Promise<WorkloadDiagnosis> {
+async function diagnoseOne(client: KubeClient, item: DiagnoseInput, options: DiagnoseOptions): Promise<WorkloadDiagnosis> {
   const { target } = item;
   const d: WorkloadDiagnosis = { target, state: item.state, reason: item.reason, causes: [], pods: [], podCount: 0, events: [], problems: [] };
   const ns = target.namespace;
-  const get = async (path: string, what: string): Promise<any> => {
+  /** A read that may fail: what failed goes to `problems`. */
+  const tryRead = async (what: string, read: () => Promise<any>): Promise<any> => {
     try {
-      const r = await readApi(kc, path, { signal: options.signal, timeoutMs: 10_000 });
-      if (r.status === 200) return r.body;
-      d.problems.push(`${what}: HTTP ${r.status}: ${apiMessage(r.body)}`);
+      return await read();
     } catch (err) {
-      d.problems.push(`${what}: ${errorMessage(err)}`);
+      d.problems.push(`${what}: ${readFailure(err)}`);
+      return undefined;
     }
-    return undefined;
   };
+  const perRead = { signal: options.signal, timeoutMs: 10_000 };
+  const list = (what: string, path: string, query: RequestOptions['query']) => tryRead(what, async () => (await client.read(path, { ...perRead, query })).body);
 
-  const kindKey = `${groupOf(target.apiVersion)}/${target.kind}`;
-  const resource = WORKLOAD_PATHS[kindKey];
+  const kindKey = `${splitApiVersion(target.apiVersion).group}/${target.kind}`;
+  const isWorkload = WORKLOADS.has(kindKey);
   let workload = item.object;
-  if (resource && ns) {
-    workload = (await get(`${base(target.apiVersion)}/namespaces/${ns}/${resource}/${target.name}`, `read ${targetLabel(target)}`)) ?? workload;
+  if (isWorkload && ns) {
+    const live = await tryRead(`read ${targetLabel(target)}`, async () => {
+      const { path, target: about } = await client.objectPath({ ...target, namespace: ns }, 'get');
+      return (await client.read(path, { ...perRead, target: about })).body;
+    });
+    workload = live ?? workload;
   }
 
   // The pods, and the ReplicaSet in between for a Deployment.
@@ -134,19 +137,19 @@ async function diagnoseOne(kc: KubeConfig, item: DiagnoseInput, options: Diagnos
   if (workload && ns) {
     if (kindKey === '/Pod') {
       pods = [workload];
-    } else if (resource) {
+    } else if (isWorkload) {
       let owner = uid;
       let selector = selectorString(workload.spec?.selector);
       if (kindKey === 'apps/Deployment' && selector) {
-        const sets = await get(`/apis/apps/v1/namespaces/${ns}/replicasets?labelSelector=${encodeURIComponent(selector)}`, 'list ReplicaSets');
+        const sets = await list('list ReplicaSets', `/apis/apps/v1/namespaces/${ns}/replicasets`, { labelSelector: selector });
         replicaSet = newestReplicaSet(((sets?.items ?? []) as RolloutObject[]).filter((rs) => ownedBy(rs, uid)));
         owner = replicaSet?.metadata?.uid;
         selector = replicaSet ? selectorString(replicaSet.spec?.selector) : undefined;
         if (!replicaSet) d.causes.push('no ReplicaSet exists for it yet');
       }
       if (selector && owner) {
-        const list = await get(`/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`, 'list pods');
-        pods = ((list?.items ?? []) as RolloutObject[]).filter((p) => ownedBy(p, owner));
+        const found = await list('list pods', `/api/v1/namespaces/${ns}/pods`, { labelSelector: selector });
+        pods = ((found?.items ?? []) as RolloutObject[]).filter((p) => ownedBy(p, owner));
       }
     }
   }
@@ -159,8 +162,9 @@ async function diagnoseOne(kc: KubeConfig, item: DiagnoseInput, options: Diagnos
   const eventLists = await Promise.all(
     involved.map((o) => {
       const where = o.metadata?.namespace ?? ns;
-      const path = `${where ? `/api/v1/namespaces/${where}` : '/api/v1'}/events?fieldSelector=${encodeURIComponent(`involvedObject.uid=${o.metadata?.uid}`)}`;
-      return get(path, `list events of ${o.kind ?? target.kind} ${o.metadata?.name}`);
+      return list(`list events of ${o.kind ?? target.kind} ${o.metadata?.name}`, `${where ? `/api/v1/namespaces/${where}` : '/api/v1'}/events`, {
+        fieldSelector: `involvedObject.uid=${o.metadata?.uid}`,
+      });
     }),
   );
   const rawEvents = eventLists.flatMap((l) => (l?.items ?? []) as KubeEvent[]);
@@ -168,10 +172,10 @@ async function diagnoseOne(kc: KubeConfig, item: DiagnoseInput, options: Diagnos
   d.events = grouped.slice(0, options.maxEvents ?? 10);
 
   d.causes.push(...causesOf(d.pods, grouped, pods.length));
-  if (d.causes.length === 0 && resource && kindKey !== '/Pod' && pods.length === 0 && workload) d.causes.push('it has no pods');
+  if (d.causes.length === 0 && isWorkload && kindKey !== '/Pod' && pods.length === 0 && workload) d.causes.push('it has no pods');
 
   const pick = logTarget(d.pods);
-  if (pick && ns) d.logs = await readLogs(kc, ns, pick, options);
+  if (pick && ns) d.logs = await readLogs(client, ns, pick, options);
   return d;
 }
 
@@ -346,21 +350,19 @@ function logTarget(pods: PodDiagnosis[]): { pod: string; container: string; prev
   return undefined;
 }
 
-async function readLogs(kc: KubeConfig, ns: string, pick: { pod: string; container: string; previous: boolean }, options: DiagnoseOptions): Promise<LogExcerpt> {
-  const query = new URLSearchParams({ container: pick.container, tailLines: String(options.logLines ?? 20), limitBytes: '16384' });
-  if (pick.previous) query.set('previous', 'true');
+async function readLogs(client: KubeClient, ns: string, pick: { pod: string; container: string; previous: boolean }, options: DiagnoseOptions): Promise<LogExcerpt> {
   try {
-    const r = await readApi(kc, `/api/v1/namespaces/${ns}/pods/${pick.pod}/log?${query}`, { signal: options.signal, timeoutMs: 5000, raw: true });
-    if (r.status === 200) return { ...pick, lines: String(r.body).replace(/\n$/, '').split('\n') };
-    let message = String(r.body);
-    try {
-      message = apiMessage(JSON.parse(message));
-    } catch {
-      // not a Status
-    }
-    return { ...pick, unavailable: `HTTP ${r.status}: ${message}` };
+    const text = await client.podLog(ns, pick.pod, {
+      container: pick.container,
+      previous: pick.previous,
+      tailLines: options.logLines ?? 20,
+      limitBytes: 16384,
+      timeoutMs: 5000,
+      signal: options.signal,
+    });
+    return { ...pick, lines: text.replace(/\n$/, '').split('\n') };
   } catch (err) {
-    return { ...pick, unavailable: errorMessage(err) };
+    return { ...pick, unavailable: readFailure(err) };
   }
 }
 

@@ -1,7 +1,6 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { type KubeConfig, Watch } from '@kubernetes/client-node';
-import { ExternalError, errorMessage, withRetries } from '@kubeline/toolkit';
+import { Watch } from '@kubernetes/client-node';
+import { ExternalError, errorMessage } from '@kubeline/toolkit';
+import { abortableSleep, type KubeClient, MissingResourceTypeError, type RequestTarget } from './client';
 import { formatDuration } from './duration';
 import { type RolloutObject, type RolloutState, type RolloutStatus, hasRollout, rolloutStatus } from './rollout';
 
@@ -93,171 +92,6 @@ export function waitResultLines(result: WaitResult): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading the API
-
-/** An HTTP answer the API server gave to a read. */
-export class ApiReadError extends ExternalError {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}
-
-export interface ApiReadOptions {
-  signal?: AbortSignal;
-  /** Default 30 s. */
-  timeoutMs?: number;
-  /** Keep the body as text (logs), never parse it as JSON. */
-  raw?: boolean;
-}
-
-/**
- * GETs `path` (with query) from the current context's API server with the kubeconfig's credentials
- * (client certificates, tokens, exec plugins: client-node applies them). Resolves with the HTTP
- * status and the body (parsed JSON, or the text when it is not JSON); rejects only when there is
- * no answer (network error, timeout, abort).
- */
-export async function readApi(kc: KubeConfig, path: string, options: ApiReadOptions = {}): Promise<{ status: number; body: any; date?: number }> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new ExternalError('the kubeconfig has no current cluster');
-  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  const opts: https.RequestOptions = { method: 'GET', headers: { accept: options.raw ? '*/*' : 'application/json' } };
-  await kc.applyToHTTPSOptions(opts);
-  options.signal?.throwIfAborted();
-  const request = url.protocol === 'http:' ? http.request : https.request;
-  return new Promise((resolve, reject) => {
-    const req = request({ ...opts, protocol: url.protocol, hostname: url.hostname, port: url.port, path: url.pathname + url.search }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        if (!options.raw) {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // not JSON: keep the text
-          }
-        }
-        const date = res.headers.date ? Date.parse(res.headers.date) : undefined;
-        resolve({ status: res.statusCode ?? 0, body, date: Number.isNaN(date) ? undefined : date });
-      });
-    });
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${path}: no answer in ${formatDuration(timeoutMs)}`)));
-    const onAbort = () => req.destroy(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('close', () => options.signal?.removeEventListener('abort', onAbort));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The server's message for a failed read: its Status message, else the start of the body. */
-export function apiMessage(body: unknown): string {
-  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') return (body as { message: string }).message;
-  return String(body ?? '').slice(0, 300);
-}
-
-/** No answer, or an answer worth another try (429, 5xx). */
-function isTransientRead(err: unknown): boolean {
-  if (err instanceof ApiReadError) return err.status === 429 || err.status >= 500;
-  return !(err instanceof ExternalError);
-}
-
-/** GET that must answer 200; transient failures retried with backoff. */
-async function readOk(kc: KubeConfig, path: string, what: string, signal: AbortSignal, log?: (line: string) => void): Promise<any> {
-  return (await readOkDated(kc, path, what, signal, log)).body;
-}
-
-/** readOk, with the server's Date header and when it arrived here. */
-async function readOkDated(kc: KubeConfig, path: string, what: string, signal: AbortSignal, log?: (line: string) => void): Promise<{ body: any; date?: number; receivedAt: number }> {
-  return withRetries(
-    async () => {
-      const r = await readApi(kc, path, { signal });
-      if (r.status !== 200) throw new ApiReadError(`${what}: HTTP ${r.status}: ${apiMessage(r.body)}`, r.status);
-      return { body: r.body, date: r.date, receivedAt: Date.now() };
-    },
-    {
-      retries: 6,
-      baseDelayMs: 250,
-      maxDelayMs: 4000,
-      isRetryable: (err) => !signal.aborted && isTransientRead(err),
-      what,
-      sleep: (ms) => abortableSleep(ms, signal),
-    },
-  ).catch((err: unknown) => {
-    if (signal.aborted) throw err;
-    log?.(`${what} failed: ${errorMessage(err)}`);
-    throw err instanceof ExternalError ? err : new ExternalError(`${what}: ${errorMessage(err)}`);
-  });
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Where each kind lives
-
-interface ResourceType {
-  /** e.g. /apis/apps/v1 */
-  base: string;
-  resource: string;
-  namespaced: boolean;
-}
-
-const KNOWN: Record<string, { resource: string; namespaced: boolean }> = {
-  'apps/Deployment': { resource: 'deployments', namespaced: true },
-  'apps/StatefulSet': { resource: 'statefulsets', namespaced: true },
-  'apps/DaemonSet': { resource: 'daemonsets', namespaced: true },
-  'batch/Job': { resource: 'jobs', namespaced: true },
-  '/Pod': { resource: 'pods', namespaced: true },
-  '/PersistentVolumeClaim': { resource: 'persistentvolumeclaims', namespaced: true },
-  'apiextensions.k8s.io/CustomResourceDefinition': { resource: 'customresourcedefinitions', namespaced: false },
-};
-
-const apiBase = (apiVersion: string): string => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
-
-/** Resource types from built-in knowledge, else discovery (one request per apiVersion). */
-class Resources {
-  private readonly discovery = new Map<string, Promise<any>>();
-
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  async of(apiVersion: string, kind: string): Promise<ResourceType | undefined> {
-    const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
-    const known = KNOWN[`${group}/${kind}`];
-    if (known) return { base: apiBase(apiVersion), ...known };
-    let list = this.discovery.get(apiVersion);
-    if (!list) {
-      list = readOk(this.kc, apiBase(apiVersion), `discover ${apiVersion}`, this.signal).catch((err: unknown) => {
-        if (err instanceof ApiReadError && err.status === 404) return { resources: [] };
-        throw err;
-      });
-      this.discovery.set(apiVersion, list);
-    }
-    const found = ((await list).resources ?? []).find((r: { kind: string; name: string }) => r.kind === kind && !r.name.includes('/'));
-    return found ? { base: apiBase(apiVersion), resource: found.name, namespaced: found.namespaced === true } : undefined;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The wait
 
 interface Tracked {
@@ -272,6 +106,8 @@ interface Tracked {
 interface WatchGroup {
   label: string;
   path: string;
+  /** What the list is about, for its error messages. */
+  target: RequestTarget;
   fieldSelector?: string;
   members: Map<string, Tracked>;
   resourceVersion?: string;
@@ -298,8 +134,8 @@ const targetKey = (t: WaitTarget): string => `${t.apiVersion}|${t.kind}|${t.name
  * API cannot be read at all (unreachable after retries, 403 on list or watch, a watch failing
  * {@link MAX_WATCH_FAILURES} times in a row).
  */
-export async function waitForAll(kc: KubeConfig, targets: readonly WaitTarget[], options: WaitOptions = {}): Promise<WaitResult> {
-  return new Waiter(kc, targets, options).run();
+export async function waitForAll(client: KubeClient, targets: readonly WaitTarget[], options: WaitOptions = {}): Promise<WaitResult> {
+  return new Waiter(client, targets, options).run();
 }
 
 class Waiter {
@@ -316,7 +152,7 @@ class Waiter {
   private reject!: (err: unknown) => void;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly client: KubeClient,
     targets: readonly WaitTarget[],
     private readonly options: WaitOptions,
   ) {
@@ -349,24 +185,32 @@ class Waiter {
 
   private async start(): Promise<void> {
     if (this.checkDone()) return;
-    const resources = new Resources(this.kc, this.stop.signal);
-    const defaultNamespace = this.kc.getContextObject(this.kc.getCurrentContext())?.namespace || 'default';
     const byGroup = new Map<string, WatchGroup>();
     for (const t of this.tracked) {
       if (t.settledAt !== undefined) continue;
-      const type = await resources.of(t.target.apiVersion, t.target.kind);
+      // Discovery says the resource and scope (a namespaced kind without a namespace gets the client's).
+      const collection = await this.client.collectionPath(t.target.apiVersion, t.target.kind, t.target.namespace).catch((err: unknown) => {
+        if (err instanceof MissingResourceTypeError) return undefined;
+        throw err;
+      });
       if (this.finished) return;
-      if (!type) {
+      if (!collection) {
         this.settle(t, { state: 'failed', reason: `the API server does not serve ${t.target.kind} in ${t.target.apiVersion}` });
         continue;
       }
-      if (type.namespaced) t.target.namespace ??= defaultNamespace;
+      const { path, info, namespace: ns } = collection;
+      if (ns) t.target.namespace = ns;
       else delete t.target.namespace;
-      const ns = t.target.namespace;
-      const path = `${type.base}${ns ? `/namespaces/${encodeURIComponent(ns)}` : ''}/${type.resource}`;
       let group = byGroup.get(path);
       if (!group) {
-        group = { label: `${type.resource}${ns ? ` in ${ns}` : ''}`, path, members: new Map(), connection: 0, failures: 0 };
+        group = {
+          label: `${info.resource}${ns ? ` in ${ns}` : ''}`,
+          path,
+          target: { verb: 'list', group: info.group, resource: info.resource, namespace: ns, kind: t.target.kind },
+          members: new Map(),
+          connection: 0,
+          failures: 0,
+        };
         byGroup.set(path, group);
         this.groups.push(group);
       }
@@ -390,16 +234,21 @@ class Waiter {
     const items: RolloutObject[] = [];
     let next = '';
     let resourceVersion = '';
-    for (;;) {
-      const query = new URLSearchParams({ limit: '500' });
-      if (g.fieldSelector) query.set('fieldSelector', g.fieldSelector);
-      if (next) query.set('continue', next);
-      const { body: page, date, receivedAt } = await readOkDated(this.kc, `${g.path}?${query}`, `list ${g.label}`, this.stop.signal, this.options.log);
-      this.serverClock(date, receivedAt);
-      items.push(...(page.items ?? []));
-      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      next = page.metadata?.continue ?? '';
-      if (!next) break;
+    try {
+      do {
+        const { body: page, date } = await this.client.read<{ items?: RolloutObject[]; metadata?: { resourceVersion?: string; continue?: string } }>(g.path, {
+          query: { limit: 500, fieldSelector: g.fieldSelector, continue: next || undefined },
+          target: g.target,
+          signal: this.stop.signal,
+        });
+        this.serverClock(date, Date.now());
+        items.push(...(page.items ?? []));
+        resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+        next = page.metadata?.continue ?? '';
+      } while (next);
+    } catch (err) {
+      if (!this.stop.signal.aborted) this.options.log?.(`list ${g.label} failed: ${errorMessage(err)}`);
+      throw err;
     }
     if (this.finished) return;
     g.resourceVersion = resourceVersion;
@@ -424,7 +273,7 @@ class Waiter {
       if (type === 'ERROR') {
         // 410 Gone: the resourceVersion we resumed from has been compacted away.
         if (obj?.code === 410) gone = true;
-        else this.options.log?.(`watch ${g.label}: ${apiMessage(obj)}`);
+        else this.options.log?.(`watch ${g.label}: ${obj?.message ?? JSON.stringify(obj)}`);
         g.abort?.();
         return;
       }
@@ -445,7 +294,7 @@ class Waiter {
     const query: Record<string, string | boolean> = { allowWatchBookmarks: true, resourceVersion: g.resourceVersion ?? '' };
     if (g.fieldSelector) query.fieldSelector = g.fieldSelector;
     try {
-      const controller = await new Watch(this.kc).watch(g.path, query, onEvent, onDone);
+      const controller = await new Watch(this.client.kubeConfig).watch(g.path, query, onEvent, onDone);
       g.abort = () => controller.abort();
       // watch() resolves after the response headers: a 200 unless done() already ran with an error.
       ready = !ended;
