@@ -7,6 +7,7 @@ import {
   acquireLock,
   ApplyError,
   applyBundle,
+  type ClientOptions,
   type Connection,
   connect,
   decodeBundle,
@@ -517,11 +518,16 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test('an unreachable API server fails after bounded retries, naming the server', async () => {
+/** The admin's credentials for a server at a port nothing listens on. */
+async function unreachableClient(options: ClientOptions): Promise<{ client: KubeClient; port: number }> {
   const port = await closedPort();
   const config = ADMIN_KUBECONFIG.replace(/server: \S+/, `server: https://127.0.0.1:${port}`);
   const c = await connect({ ...quiet, kubeconfig: config, tempDir: temp });
-  const client = new KubeClient(c.kubeConfig, { retries: 2, baseDelayMs: 50, maxDelayMs: 100 });
+  return { client: new KubeClient(c.kubeConfig, options), port };
+}
+
+test('an unreachable API server fails after bounded retries, naming the server', async () => {
+  const { client, port } = await unreachableClient({ retries: 2, baseDelayMs: 50, maxDelayMs: 100 });
   const started = Date.now();
   const err = await applyBundle(client, [configMap('c', {})], { namespace: 'default', log }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(UnreachableError);
@@ -531,10 +537,7 @@ test('an unreachable API server fails after bounded retries, naming the server',
 });
 
 test('a request stopped by its signal ends at once: no more retries, no unreachable-server error', async () => {
-  const port = await closedPort();
-  const config = ADMIN_KUBECONFIG.replace(/server: \S+/, `server: https://127.0.0.1:${port}`);
-  const c = await connect({ ...quiet, kubeconfig: config, tempDir: temp });
-  const client = new KubeClient(c.kubeConfig, { retries: 4, baseDelayMs: 5000, maxDelayMs: 5000 });
+  const { client } = await unreachableClient({ retries: 4, baseDelayMs: 5000, maxDelayMs: 5000 });
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 200);
   const started = Date.now();
