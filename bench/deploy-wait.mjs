@@ -22,16 +22,16 @@
 //      Target: total ≈ the slowest Deployment (total − slowest < 250 ms, the latency of (a)).
 //
 // kubectl here is the one the machine happens to carry (/usr/bin/kubectl, a vendor's v1.32 build):
-// fine for a comparison in a bench, never a dependency of the project. waitForAll is bundled from
-// the TypeScript source with ncc (as the actions are) into the cache folder, once per source hash
-// (bench/lib.mjs importFromSource). Namespaces are named bench-wait-*, and deleted at the end (the
+// fine for a comparison in a bench, never a dependency of the project. waitForAll and KubeClient are
+// bundled from the TypeScript source (packages/kube/src/index.ts) with ncc, as the actions are, into
+// the cache folder, once per source hash (bench/lib.mjs importFromSource). Namespaces are named bench-wait-*, and deleted at the end (the
 // cluster is shared).
 import { execFileSync, spawn } from 'node:child_process';
 import https from 'node:https';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { clusterApi, ensureCluster, importFromSource, KUBECTL, median, percentile, round, summarize, table } from './lib.mjs';
+import { clusterApi, ensureCluster, importFromSource, KUBECTL, sourceHash, median, percentile, round, summarize, table } from './lib.mjs';
 
 export const DEPLOY_WAIT_TARGET = { latencyMs: 250, overSlowestMs: 250 };
 /** Exit non-zero (bench/run.mjs) beyond this: 2× the target. */
@@ -57,7 +57,8 @@ export async function deployWaitBench({ root, rounds = 5, sizes = [1, 10, 50], n
   }
   const api = await clusterApi(process.env.KUBELINE_KUBECONFIG);
   const { kc, send } = api;
-  const { KubeClient, waitForAll } = await importFromSource(root, 'packages/kube/src/index.ts', 'kube');
+  const bundled = await importFromSource(root, 'packages/kube/src/index.ts', 'kube');
+  const { KubeClient, waitForAll } = bundled.module;
   const client = new KubeClient(kc);
 
   async function applyDeployment(ns, name, image) {
@@ -160,7 +161,7 @@ export async function deployWaitBench({ root, rounds = 5, sizes = [1, 10, 50], n
 
   // ── run ───────────────────────────────────────────────────────────────────────────────────────
 
-  const out = { rounds, sizes };
+  const out = { rounds, sizes, bundle: bundled.id };
   try {
     const version = await send('GET', '/version');
     out.apiServer = version.body.gitVersion;
@@ -220,6 +221,7 @@ export async function deployWaitBench({ root, rounds = 5, sizes = [1, 10, 50], n
     await client.close();
     const left = await api.deleteNamespaces({ waitMs: 120_000 });
     if (left.length) notes.push(`deploy-wait: namespaces still terminating after 120 s: ${left.join(', ')}`);
+    if (`kube-${sourceHash(root, 'packages/kube/src/index.ts')}` !== bundled.id) notes.push(`deploy-wait: packages/*/src changed while it ran: its figures are of the sources bundled at its start (${bundled.id})`);
   }
   return out;
 }

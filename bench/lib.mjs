@@ -209,9 +209,8 @@ function filesUnder(dir) {
 /**
  * Imports a TypeScript module of the repository (e.g. packages/kube/src/wait.ts) bundled with ncc
  * as the actions are (ESM, --minify), into the bench cache folder
- * (${KUBELINE_BENCH_CACHE:-${KUBELINE_CACHE:-~/.cache/kubeline}/bench}/<name>-<hash>/): built once
- * per source, where the hash covers the entry, every file under packages/<pkg>/src, package-lock.json
- * and ncc's version. The bundles need the Node the actions run on (24: node_modules/.bin/node, first
+ * (${KUBELINE_BENCH_CACHE:-${KUBELINE_CACHE:-~/.cache/kubeline}/bench}/<id>/, id = <name>-<sourceHash>):
+ * built once per source. Returns { module, id }. The bundles need the Node the actions run on (24: node_modules/.bin/node, first
  * on PATH in npm scripts); the first build of a package's code takes up to a minute on 2 cores.
  */
 export async function importFromSource(root, entry, name) {
@@ -220,16 +219,9 @@ export async function importFromSource(root, entry, name) {
     throw new Error(`${name}: the bundle from ${entry} needs Node 24 (the actions' runtime), this is ${process.version}: run it through npm (\`npm run bench\`) or with PATH=$PWD/node_modules/.bin:$PATH`);
   }
   const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
-  const hash = createHash('sha256').update(entry);
-  const packages = join(root, 'packages');
-  for (const pkg of readdirSync(packages).sort()) {
-    const src = join(packages, pkg, 'src');
-    if (!existsSync(src)) continue;
-    for (const f of filesUnder(src)) hash.update(relative(root, f)).update(readFileSync(f));
-  }
-  for (const f of [join(root, 'package-lock.json'), join(root, 'node_modules', '@vercel', 'ncc', 'package.json')]) if (existsSync(f)) hash.update(readFileSync(f));
   const cache = process.env.KUBELINE_BENCH_CACHE ?? join(process.env.KUBELINE_CACHE ?? join(homedir(), '.cache', 'kubeline'), 'bench');
-  const dir = join(cache, `${name}-${hash.digest('hex').slice(0, 16)}`);
+  const id = `${name}-${sourceHash(root, entry)}`;
+  const dir = join(cache, id);
   if (!existsSync(join(dir, 'index.js'))) {
     console.error(`[bench] bundling ${entry} with ncc (once per source; cached in ${dir})`);
     mkdirSync(dirname(dir), { recursive: true });
@@ -239,7 +231,24 @@ export async function importFromSource(root, entry, name) {
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
   }
-  return import(pathToFileURL(join(dir, 'index.js')).href);
+  return { module: await import(pathToFileURL(join(dir, 'index.js')).href), id };
+}
+
+/**
+ * The cache key of importFromSource: the entry, every file under packages/<pkg>/src,
+ * package-lock.json and ncc's version. The tree may be shared: a section compares it before and
+ * after to tell whether the sources changed while it measured.
+ */
+export function sourceHash(root, entry) {
+  const hash = createHash('sha256').update(entry);
+  const packages = join(root, 'packages');
+  for (const pkg of readdirSync(packages).sort()) {
+    const src = join(packages, pkg, 'src');
+    if (!existsSync(src)) continue;
+    for (const f of filesUnder(src)) hash.update(relative(root, f)).update(readFileSync(f));
+  }
+  for (const f of [join(root, 'package-lock.json'), join(root, 'node_modules', '@vercel', 'ncc', 'package.json')]) if (existsSync(f)) hash.update(readFileSync(f));
+  return hash.digest('hex').slice(0, 16);
 }
 
 // ── the test bed's cluster (the deploy sections) ────────────────────────────
