@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Kubeline benchmark — `npm run bench` (from the repository root, test bed up or not).
+// Kubeline benchmark — `npm run bench` (from the repository root, test bed and cluster up or not).
 //
-// It reports; it is not a test. Five sections, in one run on one machine:
+// It reports; it is not a test. Seven parts, in one run on one machine (sections startup, size,
+// pipeline, manifests, deploy-wait, deploy-apply; the environment facts always):
 //
 //  1. Start-up of each action bundle (dist/<action>/index.js): the time from process start to the
 //     first input read, above bare `node -e 0`. Each bundle is started as the runner starts it
@@ -84,6 +85,26 @@
 //     average. Target: ≥ 2× kubeconform's throughput. Details in bench/manifests.mjs. Needs kubeconform
 //     and helm from the test bed (`scripts/testbed tools`, which it runs when KUBELINE_KUBECONFORM is
 //     unset), not Docker.
+//  6. deploy-wait (bench/deploy-wait.mjs): deploy's wait (waitForAll) on the test bed's control plane
+//     against `kubectl rollout status`, same run, same Deployments. (a) Latency from the moment the
+//     last workload is available (the completing Deployment event, as an independent watch receives
+//     it) to waitForAll returning, --rounds rounds, median and p90. Target: median < 250 ms.
+//     (b) N = 1, 10, 50 Deployments rolling out together: waitForAll over all of them against
+//     `kubectl rollout status` per Deployment in sequence (what Azure/k8s-deploy does). Target: the
+//     total ≈ the slowest Deployment (total − slowest < 250 ms).
+//  7. deploy-apply (bench/deploy-apply.mjs): a 500-object bundle for one namespace (ConfigMaps,
+//     Secrets, ServiceAccounts, Roles, RoleBindings, Services, Deployments) applied by applyBundle
+//     against `kubectl apply --server-side -f`, same files, same cluster, same run, --rounds
+//     interleaved rounds (at least 3), each subject into a fresh namespace: (a) the first apply
+//     (create), (b) again with no change, (c) with 50 objects changed. Reported: wall time median and
+//     p90, API requests (ours: KubeClient's counter; kubectl: its -v=6 log). No target: the figures,
+//     beside kubectl's (and kubectl --validate=false, as a reference).
+//     Both deploy sections need the test bed's cluster: without KUBELINE_KUBECONFIG they run
+//     `scripts/cluster up` (never `down`: it is shared) and take its variables. Their kubectl is the
+//     machine's /usr/bin/kubectl (a vendor's v1.32 build): fine for a comparison in a bench, never a
+//     dependency of the project. Their code under test is bundled from packages/kube/src with ncc
+//     into the cache folder (bench/lib.mjs importFromSource). Namespaces bench-wait-* and
+//     bench-apply-*, deleted (and waited for) at the end of each section.
 //
 // Everything is printed as tables (targets beside the figures) and written to bench/results.json.
 //
@@ -93,15 +114,22 @@
 // rebuilt or re-uploaded; in B a change was not rebuilt or not uploaded; tests failed), or (c) a target
 // is missed by a wide margin: start-up median more than 200 ms above bare node (2×), a bundle over
 // 1.5 MB (1.5×), pipeline overhead as GitHub runs it over 15 % in either scenario (3×, since a 3-5 s
-// pipeline on a shared 2-core machine has noise of a few per cent).
+// pipeline on a shared 2-core machine has noise of a few per cent), deploy's wait latency median over
+// 500 ms (2×). In the deploy sections, (a) also covers a wait that does not end ready and an apply
+// whose outcomes are not what the phase makes (500 created; 500 unchanged; 50 configured) or a kubectl
+// run that fails; the cluster not coming up is a problem too.
 //
-// Options: --quick (fewer runs, for trying it out), --only startup,size,pipeline,manifests (or the
-// section names alone: `npm run bench -- manifests`), --runs N (start-up runs per subject, default 30),
-// --warmup N (default 3), --rounds N (pipeline rounds per scenario and manifests rounds, default 6:
-// each of the six orders of the three variants once), --traced N (traced rounds per scenario,
-// default 2), --objects N (manifests corpus size, default 12000). Environment: the test bed's variables (`eval "$(scripts/testbed env)"`;
-// without them it runs `scripts/testbed up` as scripts/demo does), KUBELINE_BENCH_PEERS (peers
-// folder), KUBELINE_CACHE. Whole run: about 5-6 minutes on 2 cores.
+// Options: --quick (fewer runs, for trying it out), --only startup,size,pipeline,manifests,deploy-wait,
+// deploy-apply (or the section names alone: `npm run bench -- manifests`, `npm run bench -- deploy-apply`),
+// --runs N (start-up runs per subject, default 30), --warmup N (default 3), --rounds N (pipeline rounds
+// per scenario, manifests rounds, deploy-wait latency rounds and deploy-apply rounds (at least 3),
+// default 6: each of the six orders of the three variants once), --traced N (traced rounds per
+// scenario, default 2), --objects N (manifests corpus size, default 12000). Environment: the test
+// bed's variables (`eval "$(scripts/testbed env)"`; without them it runs `scripts/testbed up` as
+// scripts/demo does), KUBELINE_KUBECONFIG (`eval "$(scripts/cluster env)"`; without it the deploy
+// sections run `scripts/cluster up`), KUBELINE_BENCH_PEERS (peers folder), KUBELINE_CACHE,
+// KUBELINE_BENCH_CACHE. Whole run: about 5-6 minutes on 2 cores for the first four sections, plus
+// about 3 for deploy-wait and 10 for deploy-apply (kubectl takes some 25 s per 500-object apply).
 // Leaves behind: repositories kubeline-bench/<id>-* in the test bed's registry (scenario A: manifests
 // only; scenario B: a few small new layers per run); it removes its local image tags, scenario B's
 // images and its containers. The build cache keeps scenario B's few small layers.
@@ -117,6 +145,8 @@ import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { addCounts, buildkitSteps, bytes, median, ms, parseFileCommands, pct, pushLayers, round, run, sec, signedMs, summarize, table, unionMs } from './lib.mjs';
 import { manifestsBench } from './manifests.mjs';
+import { DEPLOY_WAIT_TARGET, deployWaitBench } from './deploy-wait.mjs';
+import { deployApplyBench } from './deploy-apply.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const ACTIONS = ['build-test-image', 'run-tests', 'push-image', 'render-and-validate-manifests'];
@@ -170,6 +200,8 @@ try {
   if (opts.only.has('size')) results.sizes = sizes();
   if (opts.only.has('pipeline')) results.pipeline = await pipeline();
   if (opts.only.has('manifests')) results.manifests = await manifestsBench({ root, work, rounds: opts.rounds, objects: opts.objects, notes, problems });
+  if (opts.only.has('deploy-wait')) results.deployWait = await deployWaitBench({ root, rounds: opts.rounds, notes, problems });
+  if (opts.only.has('deploy-apply')) results.deployApply = await deployApplyBench({ root, rounds: opts.rounds, notes, problems });
   results.loadAfter = os.loadavg().map((x) => round(x, 2));
   // The tree is shared: a bundle rebuilt while we measured makes the figures a mix of two builds.
   const after = bundleHashes();
@@ -194,7 +226,7 @@ process.exitCode = problems.length ? 1 : 0;
 // ── options ───────────────────────────────────────────────────────────────────
 
 function parseOptions(argv) {
-  const sections = ['startup', 'size', 'pipeline', 'manifests'];
+  const sections = ['startup', 'size', 'pipeline', 'manifests', 'deploy-wait', 'deploy-apply'];
   const o = { runs: 30, warmup: 3, rounds: 6, traced: 2, objects: 12_000, only: new Set(sections), quick: false };
   const named = [];
   for (let i = 0; i < argv.length; i++) {
@@ -1352,6 +1384,36 @@ function summary() {
   }
   for (const x of (mf?.subjects ?? []).filter((y) => y.peakRssMiB && y.tool !== 'ours-default')) {
     rows.push([`  peak RSS ${x.tool === 'kubeconform' ? 'kubeconform' : 'ours'}, ${x.corpus} corpus`, `${x.peakRssMiB.median} MiB (max ${x.peakRssMiB.max})`, '—', '']);
+  }
+  const dw = results.deployWait;
+  if (dw?.latency) {
+    const l = dw.latency.waitForAll;
+    rows.push([
+      'deploy wait: last workload available → done',
+      `${Math.round(l.median)} ms median (p90 ${Math.round(l.p90)} ms; kubectl rollout status ${Math.round(dw.latency.kubectlRolloutStatus.median)} ms)`,
+      `< ${DEPLOY_WAIT_TARGET.latencyMs} ms`,
+      dw.latency.met ? 'met' : 'MISSED',
+    ]);
+  }
+  for (const t of dw?.together ?? []) {
+    rows.push([
+      `deploy wait: N=${t.n} together`,
+      `${sec(t.waitForAllMs)} (slowest ${sec(t.slowestMs)}, +${Math.round(t.overSlowestMs)} ms); kubectl × N in sequence ${sec(t.kubectlSequenceMs)}`,
+      '≈ slowest (< +250 ms)',
+      t.met ? 'met' : 'MISSED',
+    ]);
+  }
+  for (const p of results.deployApply?.phases ?? []) {
+    const o = p.ours;
+    const k = p.kubectl;
+    rows.push([
+      `deploy apply, 500 objects, ${p.label}`,
+      o.runs && k.runs
+        ? `ours ${Math.round(o.wallMs.median)} ms (p90 ${Math.round(o.wallMs.p90)}), ${o.requests.median} requests; kubectl ${Math.round(k.wallMs.median)} ms (p90 ${Math.round(k.wallMs.p90)}), ${k.requests.median} requests`
+        : 'no valid run',
+      '— (figures)',
+      '',
+    ]);
   }
   console.log('\nSummary\n');
   console.log(table(['measure', 'figure', 'target', 'verdict'], rows));
