@@ -27,6 +27,12 @@
 // A deleted pod is finalized at once (deleted with gracePeriodSeconds 0), so ReplicaSet scale-down
 // and namespace deletion finish.
 //
+// Two controllers the test bed does not run are stood in for too. As the node lifecycle controller,
+// it removes the node.kubernetes.io/not-ready taint the API server puts on a new Node once the node
+// is Ready (else DaemonSet pods that do not tolerate it are never created). As the pvc-protection
+// controller, it removes the kubernetes.io/pvc-protection finalizer from a PersistentVolumeClaim
+// being deleted once no running pod uses it (else the claim, and its namespace, stay Terminating).
+//
 // Every status is a function of the pod and the time since it started (status.startTime), so this
 // process can be restarted at any time and carries on where the last one was.
 //
@@ -267,6 +273,23 @@ async function heartbeat() {
     r = await mergePatch(`/api/v1/nodes/${NODE}/status`, { status: nodeStatus() });
   }
   if (r.status !== 200) throw new Error(`node ${NODE} status: HTTP ${r.status}: ${describe(r)}`);
+  await untaint(r.body);
+}
+
+const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
+
+/**
+ * The API server taints a new Node not-ready (NoSchedule); the node lifecycle controller removes
+ * the taint once the node reports Ready. The node is Ready from its first heartbeat: remove it then.
+ * The resourceVersion makes a concurrent change of the node a 409, tried again at the next heartbeat.
+ */
+async function untaint(node) {
+  const taints = node.spec?.taints ?? [];
+  const kept = taints.filter((t) => t.key !== NOT_READY_TAINT);
+  if (kept.length === taints.length) return;
+  const r = await mergePatch(`/api/v1/nodes/${NODE}`, { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { taints: kept.length ? kept : null } });
+  if (r.status === 200) log(`node ${NODE}: removed the ${NOT_READY_TAINT} taint (the node is Ready)`);
+  else if (r.status !== 409) throw new Error(`node ${NODE} taints: HTTP ${r.status}: ${describe(r)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -730,20 +753,70 @@ async function bind(e) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// PersistentVolumeClaims being deleted: the pvc-protection controller's part
+
+const PVC_PROTECTION = 'kubernetes.io/pvc-protection';
+const IN_USE_RECHECK_MS = 1000;
+const releasing = new Map(); // claim uid → the latest claim, while a release is pending
+
+/** A pod that has not finished and mounts the claim (directly, or as its generic ephemeral volume). */
+const usesClaim = (pod, claim) =>
+  pod.status?.phase !== 'Succeeded' &&
+  pod.status?.phase !== 'Failed' &&
+  (pod.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim || (v.ephemeral && `${pod.metadata.name}-${v.name}` === claim));
+
+function onClaimEvent(type, claim) {
+  const { uid } = claim.metadata;
+  if (type === 'DELETED' || !claim.metadata.deletionTimestamp || !(claim.metadata.finalizers ?? []).includes(PVC_PROTECTION)) {
+    releasing.delete(uid);
+    return;
+  }
+  const pending = releasing.has(uid);
+  releasing.set(uid, claim);
+  if (!pending) void release(uid);
+}
+
+/** Removes the finalizer once no pod uses the claim; while one does, looks again every second. */
+async function release(uid) {
+  for (let claim; (claim = releasing.get(uid)); ) {
+    const { namespace, name } = claim.metadata;
+    try {
+      const inUse = (await list(`/api/v1/namespaces/${namespace}/pods`)).items.some((pod) => usesClaim(pod, name));
+      if (!inUse) {
+        // A JSON patch that tests the entry it removes: a finalizer list changed meanwhile is a 422,
+        // and the watch brings the claim as it is now.
+        const at = claim.metadata.finalizers.indexOf(PVC_PROTECTION);
+        const path = `/metadata/finalizers/${at}`;
+        const r = await api('PATCH', `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`, [{ op: 'test', path, value: PVC_PROTECTION }, { op: 'remove', path }], 'application/json-patch+json');
+        if (r.status === 200) log(`claim ${namespace}/${name}: removed the ${PVC_PROTECTION} finalizer (no pod uses it)`);
+        else if (r.status !== 404 && r.status !== 409 && r.status !== 422) throw new Error(`HTTP ${r.status}: ${describe(r)}`);
+        if (releasing.get(uid) === claim) releasing.delete(uid);
+        continue; // else a newer version of the claim came meanwhile: look at that one
+      }
+    } catch (err) {
+      log(`claim ${namespace}/${name}: ${err.message}`);
+    }
+    await sleep(IN_USE_RECHECK_MS);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 
-async function podInformer(onSynced) {
+/**
+ * Lists `path` and hands every item to onEvent as ADDED, then onListed(items), then watches from the
+ * list's resourceVersion; lists again when that version is gone (410) and after errors.
+ */
+async function informer(path, onEvent, onListed = () => {}) {
   for (;;) {
     try {
-      const { items, resourceVersion } = await list('/api/v1/pods');
-      const live = new Set(items.map((p) => p.metadata.uid));
-      for (const uid of pods.keys()) if (!live.has(uid)) forget(uid);
-      for (const pod of items) onPodEvent('ADDED', pod);
-      onSynced();
-      await watch('/api/v1/pods', resourceVersion, onPodEvent);
-      log('pod watch expired (410): listing again');
+      const { items, resourceVersion } = await list(path);
+      for (const item of items) onEvent('ADDED', item);
+      onListed(items);
+      await watch(path, resourceVersion, onEvent);
+      log(`watch ${path} expired (410): listing again`);
     } catch (err) {
-      log(`pods: ${err.message}`);
+      log(`${path}: ${err.message}`);
       await sleep(1000);
     }
   }
@@ -764,13 +837,16 @@ async function main() {
     }
   }
   setInterval(() => heartbeat().catch((err) => log(`heartbeat: ${err.message}`)), HEARTBEAT_MS);
-  log(`node ${NODE} Ready (${kubeletVersion}); watching pods`);
+  log(`node ${NODE} Ready (${kubeletVersion}); watching pods and claims`);
   let synced = false;
-  podInformer(() => {
+  informer('/api/v1/pods', onPodEvent, (items) => {
+    const live = new Set(items.map((p) => p.metadata.uid));
+    for (const uid of pods.keys()) if (!live.has(uid)) forget(uid);
     if (synced) return;
     synced = true;
     if (opts['ready-file']) writeFileSync(opts['ready-file'], `${process.pid}\n`);
   });
+  informer('/api/v1/persistentvolumeclaims', onClaimEvent);
 }
 
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
