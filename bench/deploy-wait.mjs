@@ -33,7 +33,7 @@ import https from 'node:https';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { clusterApi, ensureCluster, importFromSource, KUBECTL, sourceHash, median, percentile, round, summarize, table } from './lib.mjs';
+import { clusterApi, ensureCluster, importFromSource, KUBECTL, median, percentile, round, sourceHash, summarize, table } from './lib.mjs';
 
 export const DEPLOY_WAIT_TARGET = { latencyMs: 250, overSlowestMs: 250 };
 /** Exit non-zero (bench/run.mjs) beyond this: 2× the target. */
