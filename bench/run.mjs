@@ -10,7 +10,7 @@
 //     GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH files, an event payload, RUNNER_TEMP) but with
 //     one input invalid so that it fails right at reading its inputs: build-test-image `build-args`
 //     (not key=value), run-tests `run` (empty), push-image `images` (empty), render-and-validate-manifests
-//     `path` (empty). DOCKER_HOST points at a
+//     `path` (empty), deploy `manifests` (empty). DOCKER_HOST points at a
 //     socket that does not exist, and every run must end with the action's own input error naming
 //     that input (else the measurement is refused), so no docker work is in the figure. Wall time
 //     from spawn to exit, per run, with the monotonic clock; the subjects are interleaved round-robin
@@ -150,7 +150,7 @@ import { DEPLOY_WAIT_TARGET, deployWaitBench } from './deploy-wait.mjs';
 import { deployApplyBench } from './deploy-apply.mjs';
 
 const root = resolve(import.meta.dirname, '..');
-const ACTIONS = ['build-test-image', 'run-tests', 'push-image', 'render-and-validate-manifests'];
+const ACTIONS = ['build-test-image', 'run-tests', 'push-image', 'render-and-validate-manifests', 'deploy'];
 const TARGET = { startupMs: 100, bundleBytes: 1_000_000, overheadPct: 5 };
 const WIDE = { startupMs: 200, bundleBytes: 1_500_000, overheadPct: 15 };
 const STAGES = ['build-test-image', 'run-tests', 'push-image'];
@@ -172,6 +172,7 @@ const INVALID = {
   'run-tests': { input: 'run', value: '' },
   'push-image': { input: 'images', value: '' },
   'render-and-validate-manifests': { input: 'path', value: '' },
+  deploy: { input: 'manifests', value: '' },
 };
 /**
  * Peers, measured when a copy of the action (its action.yml and dist/) is in
