@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigurationError, errorMessage } from '@kubeline/toolkit';
+import { ConfigurationError, errorMessage, isExecutableFile, which } from '@kubeline/toolkit';
 import { load } from 'js-yaml';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
@@ -159,28 +159,13 @@ export function checkKubeconfig(text: string, where: string, context?: string, b
 
 /** Where an executable is, looked up as the OS would (PATH, and PATHEXT on Windows). */
 export function findExecutable(command: string, env: NodeJS.ProcessEnv, baseDir?: string): string | undefined {
-  const executable = (p: string): boolean => {
-    try {
-      accessSync(p, constants.X_OK);
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  };
-  const exts = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
   if (command.includes('/') || command.includes('\\')) {
     // client-go: a command with a path separator is relative to the kubeconfig's folder.
     const path = isAbsolute(command) ? command : resolve(baseDir ?? process.cwd(), command);
-    return exts.map((e) => path + e).find(executable);
+    const exts = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+    return exts.map((e) => path + e).find(isExecutableFile);
   }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    for (const ext of exts) {
-      const path = join(dir, command + ext);
-      if (executable(path)) return path;
-    }
-  }
-  return undefined;
+  return which(command, env.PATH ?? '', env.PATHEXT);
 }
 
 /** A missing exec credential plugin, found before any request: which one, and how to install it. */

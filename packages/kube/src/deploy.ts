@@ -8,6 +8,7 @@ import { diagnose, diagnosisLines, diagnosisMarkdown, type WorkloadDiagnosis } f
 import { formatDuration } from './duration';
 import { acquireLock, LOCK_STATE, releaseLockFromState } from './lock';
 import { imagesOf, prune, pruneCandidates, type PruneResult, type ReleaseRecord, ReleaseStore } from './release';
+import { hasRollout } from './rollout';
 import { progressLine, type WaitResult, waitForAll, waitResultLines } from './wait';
 import type { KubeObject, ObjectRef } from './client';
 import type { DeploySettings } from './settings';
@@ -51,16 +52,9 @@ export interface DeployContext {
   log?: (line: string) => void;
 }
 
-const WAITABLE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'Pod', 'PersistentVolumeClaim', 'ReplicaSet', 'CustomResourceDefinition']);
-
-/** What to wait for: every applied object the rollout rules know, and custom resources (by their conditions). */
+/** What to wait for: every applied object whose kind has a rollout (workloads, Jobs, PVCs, CRDs, custom resources). */
 function waitTargets(applied: readonly AppliedObject[]): ObjectRef[] {
-  return applied.filter((a) => WAITABLE_KINDS.has(a.ref.kind) || !isBuiltInGroup(a.ref.apiVersion)).map((a) => a.ref);
-}
-
-function isBuiltInGroup(apiVersion: string): boolean {
-  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-  return group === '' || !group.includes('.') || group.endsWith('.k8s.io');
+  return applied.filter((a) => hasRollout(a.ref.apiVersion, a.ref.kind)).map((a) => a.ref);
 }
 
 /**
@@ -126,8 +120,7 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
         const candidates = pruneCandidates(await store.list(), outcome.applied.map((a) => a.ref));
         if (candidates.length) outcome.pruned = await prune(client, candidates, { release: settings.release, log });
       }
-      await store.setStatus(record, 'deployed');
-      if (previous) await store.setStatus(previous, 'superseded');
+      await store.setStatus(record, 'deployed'); // marks the older deployed revision superseded
       await store.trim(settings.history);
       outcome.status = 'deployed';
       outcome.images = imagesOf(objects);

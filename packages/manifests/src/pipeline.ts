@@ -200,21 +200,26 @@ const CLUSTER_SCOPED = new Set([
   'ResourceSlice', 'VolumeAttributesClass', 'StorageVersionMigration', 'ClusterTrustBundle', 'IPAddress', 'ServiceCIDR',
 ]);
 
-/** Whether objects of a kind live in a namespace (CRDs in the bundle say so in spec.scope). */
-function isNamespaced(object: KubeObject, manifests: readonly Manifest[]): boolean {
-  const kind = String(object.kind ?? '');
-  if (CLUSTER_SCOPED.has(kind)) return false;
-  const group = String(object.apiVersion ?? '').split('/')[0];
-  const crd = manifests.find(({ object: o }) => CustomResources.isCrd(o) && isRecord(o.spec) && o.spec.group === group && isRecord(o.spec.names) && o.spec.names.kind === kind);
-  return !(crd && isRecord(crd.object.spec) && crd.object.spec.scope === 'Cluster');
+/** Whether objects of a kind live in a namespace; CRDs in the bundle say so for their kinds in spec.scope. */
+function namespacedTest(manifests: readonly Manifest[]): (object: KubeObject) => boolean {
+  const clusterScopedCustom = new Set<string>();
+  for (const { object } of manifests) {
+    const spec = object.spec;
+    if (CustomResources.isCrd(object) && isRecord(spec) && spec.scope === 'Cluster' && isRecord(spec.names)) clusterScopedCustom.add(`${spec.group}/${spec.names.kind}`);
+  }
+  return (object) => {
+    const kind = String(object.kind ?? '');
+    return !CLUSTER_SCOPED.has(kind) && !clusterScopedCustom.has(`${String(object.apiVersion ?? '').split('/')[0]}/${kind}`);
+  };
 }
 
 function addMetadata(manifests: readonly Manifest[], settings: PipelineSettings): void {
+  const isNamespaced = namespacedTest(manifests);
   for (const manifest of manifests) {
     const object = manifest.object;
     const metadata = isRecord(object.metadata) ? object.metadata : undefined;
     if (!metadata) continue;
-    if (settings.namespace && metadata.namespace === undefined && isNamespaced(object, manifests)) {
+    if (settings.namespace && metadata.namespace === undefined && isNamespaced(object)) {
       metadata.namespace = settings.namespace;
       manifest.text = undefined;
     }

@@ -1,6 +1,4 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { ConfigurationError, ExternalError, run, tail } from '@kubeline/toolkit';
+import { ConfigurationError, ExternalError, run, tail, which } from '@kubeline/toolkit';
 
 /** The renderers' programs: one wrapper, argument arrays only. */
 export interface RenderTools {
@@ -14,20 +12,6 @@ const INSTALL_HINT: Record<string, string> = {
   helm: 'Install it before this step (GitHub-hosted Ubuntu runners have it; elsewhere e.g. azure/setup-helm), or set `renderer: plain`.',
 };
 
-/** The first executable named `name` on PATH. */
-export function which(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 function tool(name: 'kustomize' | 'helm'): string {
   const found = which(name);

@@ -1,19 +1,8 @@
 import { dump, loadAll, Schema, timestampTag, YAML11_SCHEMA } from 'js-yaml';
 import { NOT_SIMPLE, parseSimpleYaml } from '../src/fast-yaml';
+import { rng } from './random';
 
 const SCHEMA = new Schema(YAML11_SCHEMA.tags.filter((tag) => tag !== timestampTag));
-
-/** A small deterministic PRNG, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SCALARS = ['yes', 'no', 'on', 'off', 'y', 'n', 'true', 'null', '~', '', '0755', '0x1f', '1_000', '1:20', '1e3', '.5', '-1', '+1', '.inf', '.NaN',
   '2024-01-01', '100m', '128Mi', 'a: b', 'a #b', 'a#b', '#x', '- x', '-x', '"q"', "'s'", 'multi\nline', 'multi\nline\n', 'trail\n\n', ' lead', 'tab\there',

@@ -9,17 +9,7 @@ import { checkPolicies, DEFAULT_POLICY } from '../src/policies';
 import { KubernetesSchemas } from '../src/schemas';
 import type { Manifest } from '../src/types';
 import { validateObject } from '../src/validate';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './random';
 
 const deployment = (name: string) => ({
   apiVersion: 'apps/v1',

@@ -1,5 +1,7 @@
 import * as core from '@actions/core';
 import * as actionsExec from '@actions/exec';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { ExternalError } from './errors';
 
 export interface RunOptions {
@@ -76,4 +78,26 @@ function withoutUndefined(env: Record<string, string | undefined>): Record<strin
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/** The first executable file named `command` on `path` (a PATH value), with Windows' extensions there. */
+export function which(command: string, path = process.env.PATH ?? '', pathExt = process.env.PATHEXT): string | undefined {
+  const exts = process.platform === 'win32' ? ['', ...(pathExt ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    for (const ext of exts) {
+      const candidate = join(dir, command + ext);
+      if (isExecutableFile(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+export function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
