@@ -5,7 +5,7 @@ import { type AppliedObject, ApplyError, applyBundle, readManifests } from './ap
 import { KubeClient, refKey } from './client';
 import { cleanupKubeconfig, connect, type Connection, KUBECONFIG_STATE } from './connection';
 import { diagnose, diagnosisLines, diagnosisMarkdown, type WorkloadDiagnosis } from './diagnose';
-import { formatDuration } from './duration';
+import { formatDuration } from '@kubeline/toolkit';
 import { acquireLock, LOCK_STATE, releaseLockFromState } from './lock';
 import { imagesOf, prune, pruneCandidates, type PruneResult, type ReleaseRecord, ReleaseStore } from './release';
 import { hasRollout } from './rollout';

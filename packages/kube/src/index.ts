@@ -1,5 +1,4 @@
 export * from './rollout';
-export * from './duration';
 export * from './connection';
 export * from './client';
 export * from './apply';

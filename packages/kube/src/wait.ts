@@ -1,7 +1,7 @@
 import { Watch } from '@kubernetes/client-node';
 import { ExternalError, errorMessage } from '@kubeline/toolkit';
 import { abortableSleep, type KubeClient, MissingResourceTypeError, type RequestTarget } from './client';
-import { formatDuration } from './duration';
+import { formatDuration } from '@kubeline/toolkit';
 import { type RolloutObject, type RolloutState, type RolloutStatus, hasRollout, rolloutStatus } from './rollout';
 
 /** An applied object to wait for. */

@@ -1,5 +1,6 @@
+/** `runAction`: the one last catch of every action, and the switch between its main and post steps. */
 import * as core from '@actions/core';
-import { ConfigurationError, ExternalError } from './errors';
+import { ConfigurationError, ExternalError, StepFailure } from './errors';
 
 const POST_MARKER = 'isPost';
 
@@ -15,7 +16,7 @@ export async function runAction(action: string, main: () => Promise<void>, post?
   try {
     await (isPost ? (post ?? (async () => {}))() : main());
   } catch (err) {
-    if (err instanceof ConfigurationError || err instanceof ExternalError) {
+    if (err instanceof ConfigurationError || err instanceof ExternalError || err instanceof StepFailure) {
       core.setFailed(`${action}: ${err.message}`);
     } else if (err instanceof Error) {
       core.debug(err.stack ?? '');

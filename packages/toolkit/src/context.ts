@@ -1,3 +1,4 @@
+/** The run context (event, commit, repository, run URL) read from the runner's environment. */
 import { readFileSync } from 'node:fs';
 
 /** What the actions need to know about the run that started them. */

@@ -1,8 +1,9 @@
-import * as core from '@actions/core';
+/** The one wrapper for outside programs: argument arrays, log groups, masking, the stderr tail; `which`. */
 import * as actionsExec from '@actions/exec';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ExternalError } from './errors';
+import { log } from './report';
 
 export interface RunOptions {
   /** Written to the program's standard input: the way secrets go in, never argv. */
@@ -40,7 +41,7 @@ export function tail(text: string, lines = TAIL_LINES): string {
  * exit becomes an ExternalError carrying the tail of stderr.
  */
 export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  for (const secret of options.secrets ?? []) if (secret) core.setSecret(secret);
+  for (const secret of options.secrets ?? []) if (secret) log.mask(secret);
   let stdout = '';
   let stderr = '';
   let partial = '';
@@ -66,7 +67,7 @@ export async function run(command: string, args: readonly string[], options: Run
         },
       },
     });
-  const exitCode = options.group ? await core.group(options.group, execute) : await execute();
+  const exitCode = options.group ? await log.group(options.group, execute) : await execute();
   if (partial && options.onStderrLine) options.onStderrLine(partial);
   if (exitCode !== 0 && !options.allowFailure) {
     throw new ExternalError(`${command} ${args[0] ?? ''} exited with code ${exitCode}`, tail(stderr || stdout));

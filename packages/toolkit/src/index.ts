@@ -5,3 +5,5 @@ export * from './exec';
 export * from './report';
 export * from './action';
 export * from './context';
+export * from './transient';
+export * from './duration';

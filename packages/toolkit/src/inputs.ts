@@ -1,4 +1,6 @@
+/** Typed action inputs: parsing apart from reading, errors that name the input, renamed inputs. */
 import { ConfigurationError } from './errors';
+import { log } from './report';
 
 /**
  * Where raw input strings come from. The runner passes inputs as INPUT_<NAME>
@@ -13,13 +15,38 @@ export function objectInputs(values: Record<string, string | undefined>): InputS
   return (name) => values[name];
 }
 
-/** Typed reading of one action's inputs with errors that name the input. */
+/**
+ * Typed reading of one action's inputs with errors that name the input.
+ *
+ * `renamed` maps an input's name to the name it had before (`{ 'kube-context': 'context' }`): the
+ * old name still works for one minor version, with a warning. action.yml gives the new name no
+ * default (the code holds it), so a value under the old name is never hidden by a default.
+ */
 export class Inputs {
-  constructor(private readonly source: InputSource = envInputs) {}
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly source: InputSource = envInputs,
+    private readonly renamed: Readonly<Record<string, string>> = {},
+  ) {}
+
+  /** The raw value of `name`, else of the name it had before (with a deprecation warning). */
+  private raw(name: string): string | undefined {
+    const value = this.source(name);
+    const old = this.renamed[name];
+    if (!old || (value !== undefined && value.trim() !== '')) return value;
+    const oldValue = this.source(old);
+    if (oldValue === undefined || oldValue.trim() === '') return value;
+    if (!this.warned.has(old)) {
+      this.warned.add(old);
+      log.warning(`input '${old}' is deprecated and will be removed in the next minor version; use '${name}' instead.`);
+    }
+    return oldValue;
+  }
 
   /** Trimmed value, or '' when unset. */
   string(name: string, fallback = ''): string {
-    const raw = this.source(name);
+    const raw = this.raw(name);
     const value = raw === undefined ? '' : raw.trim();
     return value === '' ? fallback : value;
   }
@@ -44,17 +71,17 @@ export class Inputs {
 
   /** Newline- or comma-separated list; blank entries and `#` comments dropped. */
   list(name: string, options: { commas?: boolean } = {}): string[] {
-    return parseList(this.source(name) ?? '', options.commas ?? true);
+    return parseList(this.raw(name) ?? '', options.commas ?? true);
   }
 
   /** Lines `key=value`; the value may itself contain '='. */
   keyValues(name: string): Array<[string, string]> {
-    return parseKeyValues(name, this.source(name) ?? '');
+    return parseKeyValues(name, this.raw(name) ?? '');
   }
 
   /** Multi-line text kept as written (no trimming of inner lines). */
   multiline(name: string): string {
-    return (this.source(name) ?? '').replace(/\s+$/, '');
+    return (this.raw(name) ?? '').replace(/\s+$/, '');
   }
 }
 

@@ -1,5 +1,29 @@
+/** The one reporter of every action: log lines, groups, annotations, masking, step state and the job summary. */
 import * as core from '@actions/core';
 import { isAbsolute, relative } from 'node:path';
+
+/**
+ * What domain code tells the user, and the only place that talks to the runner's log: domain
+ * files call this, never `@actions/core`, so the way an action reports is decided once.
+ */
+export const log = {
+  info: (message: string): void => core.info(message),
+  warning: (message: string): void => core.warning(message),
+  debug: (message: string): void => core.debug(message),
+  /** Runs `fn` with its output collapsed under `title`. */
+  group: <T>(title: string, fn: () => Promise<T>): Promise<T> => core.group(title, fn),
+  /** Masks `secret` in everything the job prints from now on. */
+  mask: (secret: string): void => core.setSecret(secret),
+};
+
+/**
+ * The step's own state between its main and post steps (GITHUB_STATE): what the post step needs
+ * to clean up. The main and post steps are two processes of one bundle.
+ */
+export const stepState = {
+  save: (name: string, value: string): void => core.saveState(name, value),
+  get: (name: string): string => core.getState(name),
+};
 
 /** A path as the user knows it: relative to the workspace when inside it. */
 export function displayPath(path: string, workspace = process.env.GITHUB_WORKSPACE || process.cwd()): string {

@@ -1,4 +1,6 @@
-import * as core from '@actions/core';
+/** `withRetries`: the one retry loop (bounded exponential backoff, full jitter, Retry-After). */
+import { log } from './report';
+import { sleep as abortableSleep } from './transient';
 
 export interface RetryOptions {
   /** Attempts after the first one. */
@@ -12,28 +14,31 @@ export interface RetryOptions {
   retryAfterMs?: (err: unknown) => number | undefined | Promise<number | undefined>;
   /** What is being retried, for the log. */
   what: string;
+  /** Stops the waiting between attempts (the last error is thrown) when it aborts. */
+  signal?: AbortSignal;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
 
 /** Exponential backoff with full jitter, bounded, honouring Retry-After. */
 export async function withRetries<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? ((ms: number) => abortableSleep(ms, options.signal));
   const random = options.random ?? Math.random;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (err) {
-      if (attempt >= options.retries || !options.isRetryable(err)) throw err;
+      if (attempt >= options.retries || options.signal?.aborted || !options.isRetryable(err)) throw err;
       const asked = await options.retryAfterMs?.(err);
       const backoff = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** attempt) * random();
       const delay = asked !== undefined ? Math.min(asked, options.maxDelayMs * 4) : backoff;
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      core.warning(
+      log.warning(
         `${options.what} failed (${reason}); retry ${attempt + 1}/${options.retries} in ${(delay / 1000).toFixed(1)} s` +
           (asked !== undefined ? ' as the server asked (Retry-After)' : ''),
       );
       await sleep(delay);
+      if (options.signal?.aborted) throw err;
     }
   }
 }

@@ -45,3 +45,38 @@ describe('Inputs', () => {
     expect(() => inputs({}).required('image', 'Pass the image output.')).toThrow("input 'image': is required but was empty. Pass the image output.");
   });
 });
+
+describe('renamed inputs', () => {
+  const renamed = (values: Record<string, string>) => new Inputs(objectInputs(values), { 'kube-context': 'context' });
+  const warnings = (fn: () => void): string[] => {
+    const seen: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => (typeof chunk === 'string' && chunk.startsWith('::warning') && seen.push(chunk), true)) as typeof process.stdout.write;
+    try {
+      fn();
+    } finally {
+      process.stdout.write = write;
+    }
+    return seen;
+  };
+
+  test('the old name still works, with a warning that names the new one', () => {
+    let value = '';
+    const seen = warnings(() => {
+      const read = renamed({ context: 'staging' });
+      value = read.string('kube-context');
+      read.string('kube-context');
+    });
+    expect(value).toBe('staging');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toContain("input 'context' is deprecated");
+    expect(seen[0]).toContain("use 'kube-context' instead");
+  });
+
+  test('the new name wins over the old one, silently', () => {
+    let value = '';
+    const seen = warnings(() => (value = renamed({ context: 'old', 'kube-context': 'new' }).string('kube-context')));
+    expect(value).toBe('new');
+    expect(seen).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
-import { ConfigurationError } from '@kubeline/toolkit';
+/** Duration inputs (`90s`, `5m`, `1m30s`) and durations written for people. */
+import { ConfigurationError } from './errors';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /** setTimeout's limit is about 24.8 days; a deploy that waits a day is a mistake anyway. */

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '@kubeline/toolkit';
-import { formatDuration, parseDuration } from '@kubeline/kube';
+import { formatDuration, parseDuration } from '@kubeline/toolkit';
 
 describe('parseDuration', () => {
   test.each([
