@@ -13,7 +13,6 @@ import {
   decodeBundle,
   KubeApiError,
   KubeClient,
-  type KubeObject,
   LOCK_STATE,
   LockTimeoutError,
   prune,
@@ -22,6 +21,7 @@ import {
   ReleaseStore,
   UnreachableError,
 } from '@kubeline/kube';
+import type { KubeObject } from '@kubeline/k8s';
 import { ConfigurationError } from '@kubeline/toolkit';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';

@@ -1,20 +1,10 @@
 import * as core from '@actions/core';
-import { describeObject, isRecord, objectRef, parseYamlStream } from '@kubeline/manifests';
+import { clone, describeObject, installRank, isRecord, type KubeObject, objectRef, type ObjectRef, parseYamlStream, refKey, splitApiVersion } from '@kubeline/k8s';
 import { ConfigurationError, ExternalError, errorMessage } from '@kubeline/toolkit';
 import { dump } from 'js-yaml';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import {
-  clone,
-  isForbidden,
-  type KubeClient,
-  type KubeObject,
-  MissingResourceTypeError,
-  type ObjectRef,
-  refKey,
-  refOf,
-  splitApiVersion,
-} from './client';
+import { isForbidden, type KubeClient, MissingResourceTypeError } from './client';
 
 /** The field manager of every apply, and the name of the owner in managedFields. */
 export const FIELD_MANAGER = 'kubeline';
@@ -74,48 +64,6 @@ export async function readManifests(path: string, input = 'manifests'): Promise<
 
 // ---------------------------------------------------------------------------------------------
 // Order
-
-/** Kinds in the order they are applied (Helm's install order): what others need comes first. */
-const INSTALL_ORDER = [
-  'Namespace',
-  'NetworkPolicy',
-  'ResourceQuota',
-  'LimitRange',
-  'PodSecurityPolicy',
-  'PodDisruptionBudget',
-  'ServiceAccount',
-  'Secret',
-  'ConfigMap',
-  'StorageClass',
-  'PersistentVolume',
-  'PersistentVolumeClaim',
-  'CustomResourceDefinition',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'Role',
-  'RoleBinding',
-  'Service',
-  'DaemonSet',
-  'Pod',
-  'ReplicationController',
-  'ReplicaSet',
-  'Deployment',
-  'HorizontalPodAutoscaler',
-  'StatefulSet',
-  'Job',
-  'CronJob',
-  'IngressClass',
-  'Ingress',
-  'APIService',
-  'MutatingWebhookConfiguration',
-  'ValidatingWebhookConfiguration',
-];
-
-/** A kind's place in the install order; kinds not listed (custom resources) come last. */
-export function installRank(kind: string): number {
-  const i = INSTALL_ORDER.indexOf(kind);
-  return i < 0 ? INSTALL_ORDER.length : i;
-}
 
 const isCrd = (o: { apiVersion: string; kind: string }): boolean => o.kind === 'CustomResourceDefinition' && splitApiVersion(o.apiVersion).group === 'apiextensions.k8s.io';
 const isNamespace = (o: { apiVersion: string; kind: string }): boolean => o.kind === 'Namespace' && o.apiVersion === 'v1';
@@ -420,7 +368,7 @@ interface BundleCrd {
 function bundleCrds(objects: readonly KubeObject[]): Map<string, BundleCrd> {
   const out = new Map<string, BundleCrd>();
   for (const o of objects) {
-    if (!isCrd(refOf(o)) || !isRecord(o.spec)) continue;
+    if (!isCrd(objectRef(o)) || !isRecord(o.spec)) continue;
     const spec = o.spec as { group?: string; names?: { kind?: string; plural?: string }; scope?: string; versions?: Array<{ name?: string }> };
     if (!spec.group || !spec.names?.kind) continue;
     out.set(`${spec.group}/${spec.names.kind}`, {
@@ -520,7 +468,7 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
   const plans: Plan[] = [];
   const missing: string[] = [];
   for (const object of objects) {
-    const raw = refOf(object);
+    const raw = objectRef(object);
     let namespaced: boolean;
     let newType = false;
     if (isNamespace(raw) || isCrd(raw)) namespaced = false;
@@ -540,7 +488,7 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
       }
     }
     const body = prepareObject(object, { namespaced, namespace: options.namespace, release: options.release });
-    plans.push({ ref: refOf(body), body, namespaced, newType });
+    plans.push({ ref: objectRef(body), body, namespaced, newType });
   }
   if (missing.length) throw new ConfigurationError(`the cluster cannot take ${missing.length === 1 ? 'an object' : `${missing.length} objects`} of the bundle:\n  - ${missing.join('\n  - ')}`, 'manifests');
 

@@ -1,10 +1,9 @@
 import { IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { describeObject, type KubeObject, type ObjectRef } from '@kubeline/manifests';
+import { describeObject, type KubeObject, objectRef, type ObjectRef, splitApiVersion } from '@kubeline/k8s';
 import { ExternalError, errorMessage, parseRetryAfter, type RetryOptions, withRetries } from '@kubeline/toolkit';
 import { createHash } from 'node:crypto';
 import type https from 'node:https';
 
-export type { KubeObject, ObjectRef } from '@kubeline/manifests';
 
 /** A resource type as the API server's discovery describes it. */
 export interface ResourceInfo {
@@ -293,12 +292,6 @@ function queryString(query: RequestOptions['query']): string {
   for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
   const s = params.toString();
   return s ? `?${s}` : '';
-}
-
-/** `apps/v1` → `{ group: 'apps', version: 'v1' }`; `v1` → the core group. */
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 /** The server's clock from a response's Date header (whole seconds), when it sent one. */
@@ -649,7 +642,7 @@ export class KubeClient {
     object: KubeObject,
     options: { fieldManager: string; force?: boolean; dryRun?: boolean },
   ): Promise<{ object: KubeObject; created: boolean; date?: number }> {
-    const { path, target } = await this.objectPath(refOf(object), 'patch');
+    const { path, target } = await this.objectPath(objectRef(object), 'patch');
     const r = await this.request({
       method: 'PATCH',
       path,
@@ -663,7 +656,7 @@ export class KubeClient {
 
   /** Creates an object (POST); a 409 AlreadyExists is thrown as a KubeApiError. */
   async create(object: KubeObject, options: { dryRun?: boolean; fieldManager?: string } = {}): Promise<KubeObject> {
-    const ref = refOf(object);
+    const ref = objectRef(object);
     const { path, info, namespace } = await this.collectionPath(ref.apiVersion, ref.kind, ref.namespace);
     const r = await this.request({
       method: 'POST',
@@ -677,7 +670,7 @@ export class KubeClient {
 
   /** Replaces an object (PUT); with metadata.resourceVersion set, a concurrent change is a 409. */
   async replace(object: KubeObject, options: { fieldManager?: string } = {}): Promise<KubeObject> {
-    const { path, target } = await this.objectPath(refOf(object), 'update');
+    const { path, target } = await this.objectPath(objectRef(object), 'update');
     const r = await this.request({ method: 'PUT', path, body: object, query: { fieldManager: options.fieldManager }, target });
     return r.body;
   }
@@ -709,20 +702,4 @@ export class KubeClient {
     });
     return r.status !== 404;
   }
-}
-
-/** A deep copy of a JSON value (what Kubernetes objects are). */
-export const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
-
-/** The identity of an object (apiVersion, kind, namespace, name). */
-export function refOf(object: KubeObject): ObjectRef {
-  const metadata = (object.metadata ?? {}) as { name?: string; namespace?: string };
-  const ref: ObjectRef = { apiVersion: String(object.apiVersion ?? ''), kind: String(object.kind ?? ''), name: metadata.name ?? '' };
-  if (metadata.namespace) ref.namespace = metadata.namespace;
-  return ref;
-}
-
-/** A stable key for an object's identity (the group, not the version: v1beta1 and v1 are one object). */
-export function refKey(ref: ObjectRef): string {
-  return `${splitApiVersion(ref.apiVersion).group}/${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
 }

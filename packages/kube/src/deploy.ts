@@ -1,16 +1,15 @@
 import * as core from '@actions/core';
-import { ConfigurationError, errorMessage, ExternalError, table } from '@kubeline/toolkit';
+import { ConfigurationError, errorMessage, ExternalError, formatDuration, table } from '@kubeline/toolkit';
 import { existsSync } from 'node:fs';
 import { type AppliedObject, ApplyError, applyBundle, readManifests } from './apply';
-import { KubeClient, refKey } from './client';
+import { KubeClient } from './client';
+import { type KubeObject, type ObjectRef, refKey } from '@kubeline/k8s';
 import { cleanupKubeconfig, connect, type Connection, KUBECONFIG_STATE } from './connection';
 import { diagnose, diagnosisLines, diagnosisMarkdown, type WorkloadDiagnosis } from './diagnose';
-import { formatDuration } from '@kubeline/toolkit';
 import { acquireLock, LOCK_STATE, releaseLockFromState } from './lock';
 import { imagesOf, prune, pruneCandidates, type PruneResult, type ReleaseRecord, ReleaseStore } from './release';
 import { hasRollout } from './rollout';
 import { progressLine, type WaitResult, waitForAll, waitResultLines } from './wait';
-import type { KubeObject, ObjectRef } from './client';
 import type { DeploySettings } from './settings';
 
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run';

@@ -1,5 +1,6 @@
 import { errorMessage, table } from '@kubeline/toolkit';
-import { type KubeClient, KubeApiError, type RequestOptions, splitApiVersion } from './client';
+import { type KubeClient, KubeApiError, type RequestOptions } from './client';
+import { splitApiVersion } from '@kubeline/k8s';
 import type { RolloutObject, RolloutState } from './rollout';
 import { type WaitTarget, targetLabel } from './wait';
 

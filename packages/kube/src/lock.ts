@@ -2,7 +2,8 @@ import * as core from '@actions/core';
 import { ConfigurationError, ExternalError, errorMessage } from '@kubeline/toolkit';
 import { randomBytes } from 'node:crypto';
 import { createNamespace, MANAGED_BY, MANAGED_BY_LABEL } from './apply';
-import { clone, isConflict, isNotFound, type KubeApiError, type KubeClient, type KubeObject, type ObjectRef } from './client';
+import { isConflict, isNotFound, type KubeApiError, type KubeClient } from './client';
+import { clone, type KubeObject, type ObjectRef } from '@kubeline/k8s';
 import { RELEASE_LABEL } from './release';
 
 /** GITHUB_STATE key of the held lock, for the post step. */

@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
-import { bundleImages, describeObject, isRecord } from '@kubeline/manifests';
+import { containerImages, describeObject, installRank, isRecord, type KubeObject, type ObjectRef, refKey, splitApiVersion } from '@kubeline/k8s';
 import { ExternalError, errorMessage } from '@kubeline/toolkit';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { checkReleaseName } from './settings';
-import { FIELD_MANAGER, installRank, MANAGED_BY, MANAGED_BY_LABEL, RELEASE_ANNOTATION } from './apply';
-import { type KubeClient, type KubeObject, MissingResourceTypeError, type ObjectRef, refKey, splitApiVersion } from './client';
+import { FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL, RELEASE_ANNOTATION } from './apply';
+import { type KubeClient, MissingResourceTypeError } from './client';
 
 export const RELEASE_SECRET_TYPE = 'kubeline.dev/release';
 export const RELEASE_LABEL = 'kubeline.dev/release';
@@ -66,7 +66,7 @@ export const releaseSecretName = (release: string, revision: number): string => 
 
 /** Every container image of the objects, sorted and unique. */
 export function imagesOf(objects: readonly KubeObject[]): string[] {
-  return bundleImages(objects.map((object) => ({ object, origin: { file: '', document: 0 } })));
+  return containerImages(objects);
 }
 
 const refOnly = (o: KubeObject): ObjectRef => {

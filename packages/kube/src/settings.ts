@@ -1,6 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigurationError, Inputs } from '@kubeline/toolkit';
-import { parseDuration } from '@kubeline/toolkit';
+import { ConfigurationError, Inputs, parseDuration } from '@kubeline/toolkit';
 
 // deploy's inputs, apart from the client: parsing them needs nothing of @kubernetes/client-node.
 

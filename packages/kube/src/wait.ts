@@ -1,7 +1,6 @@
 import { Watch } from '@kubernetes/client-node';
-import { ExternalError, errorMessage } from '@kubeline/toolkit';
+import { errorMessage, ExternalError, formatDuration } from '@kubeline/toolkit';
 import { abortableSleep, type KubeClient, MissingResourceTypeError, type RequestTarget } from './client';
-import { formatDuration } from '@kubeline/toolkit';
 import { type RolloutObject, type RolloutState, type RolloutStatus, hasRollout, rolloutStatus } from './rollout';
 
 /** An applied object to wait for. */

@@ -2,7 +2,6 @@ import {
   applyOutcome,
   checkObjects,
   diffLines,
-  installRank,
   normalizeForDiff,
   objectDiff,
   prepareObject,
@@ -10,6 +9,7 @@ import {
   redactSecrets,
   unifiedDiff,
 } from '@kubeline/kube';
+import { installRank } from '@kubeline/k8s';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-import { toYaml } from './emit';
+import { toYaml } from '@kubeline/k8s';
 import type { Manifest } from './types';
 
 /** The rendered bundle as one YAML stream, and where each object starts. */

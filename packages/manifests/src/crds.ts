@@ -1,6 +1,7 @@
 import type { KubernetesSchemas } from './schemas';
 import { type Check, compileSchema, type JsonSchema, Validation } from './schema-validator';
-import { type Finding, isRecord, type KubeObject, objectRef } from './types';
+import { isRecord, type KubeObject, objectRef } from '@kubeline/k8s';
+import { type Finding } from './types';
 
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 

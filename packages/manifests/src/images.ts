@@ -1,6 +1,6 @@
 import { ConfigurationError } from '@kubeline/toolkit';
-import { containersOf, podSpecs } from './podspecs';
-import { type FieldPath, type Finding, type Manifest, objectRef, type ObjectRef } from './types';
+import { containerImages, containersOf, type FieldPath, objectRef, type ObjectRef, podSpecs } from '@kubeline/k8s';
+import { type Finding, type Manifest } from './types';
 
 /** `name=reference` from the `images` input: every container whose image is `name` gets `reference`. */
 export interface ImageOverride {
@@ -91,7 +91,7 @@ export function applyImageOverrides(manifests: readonly Manifest[], overrides: r
     }
   }
   const findings: Finding[] = [];
-  const present = [...new Set(bundleImages(manifests).map((i) => parseImage(i).name))];
+  const present = [...new Set(containerImages(manifests.map((m) => m.object)).map((i) => parseImage(i).name))];
   for (const override of overrides) {
     if (used.has(override)) continue;
     findings.push({
@@ -102,12 +102,4 @@ export function applyImageOverrides(manifests: readonly Manifest[], overrides: r
     });
   }
   return { replacements, findings };
-}
-
-/** Every container image reference in the bundle, sorted and unique. */
-export function bundleImages(manifests: readonly Manifest[]): string[] {
-  const images = new Set<string>();
-  for (const { object } of manifests)
-    for (const pod of podSpecs(object)) for (const { container } of containersOf(pod)) if (typeof container.image === 'string') images.add(container.image);
-  return [...images].sort();
 }

@@ -1,5 +1,4 @@
 export * from './types';
-export * from './documents';
 export * from './images';
 export * from './render';
 export * from './tools';

@@ -1,5 +1,5 @@
 import type { Check, Validation } from './schema-validator';
-import { isRecord } from './types';
+import { isRecord } from '@kubeline/k8s';
 
 // The API server's own syntax rules (k8s.io/apimachinery/pkg/util/validation), which the
 // OpenAPI documents leave out.

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { displayPath } from '@kubeline/toolkit';
-import { parseYamlStream, type YamlDocument } from './documents';
+import { parseYamlStream, type YamlDocument } from '@kubeline/k8s';
 import { readManifestFile } from './sources';
 import type { Finding } from './types';
 

@@ -1,14 +1,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigurationError, displayPath } from '@kubeline/toolkit';
 import { CustomResources } from './crds';
-import { locateField, parseYamlStream, type YamlDocument } from './documents';
-import { applyImageOverrides, bundleImages, type ImageOverride, type ImageReplacement } from './images';
+import { containerImages, type FieldPath, inInstallOrder, isRecord, type KubeObject, locateField, objectRef, type ObjectRef, parseYamlStream, refKey, type YamlDocument } from '@kubeline/k8s';
+import { applyImageOverrides, type ImageOverride, type ImageReplacement } from './images';
 import { checkPolicies, type PolicyConfig } from './policies';
 import { render, type RenderedStream, type RenderSettings } from './render';
 import { bundledVersions, compareVersions, KubernetesSchemas } from './schemas';
 import { manifestFiles, readManifestFile } from './sources';
 import type { RenderTools } from './tools';
-import { type FieldPath, type Finding, isRecord, type KubeObject, type Manifest, objectRef, type ObjectRef } from './types';
+import { type Finding, type Manifest } from './types';
 import { type UnknownKinds, validateObject } from './validate';
 import { type Bundle, serializeBundle } from './bundle';
 import { type ParsedFile, parseFiles } from './parallel';
@@ -93,7 +93,7 @@ export async function renderAndValidate(settings: PipelineSettings, tools: Rende
   const byRef = objectsByRef(manifests);
   for (const finding of checkPolicies(manifests, settings.policy, { workspace: settings.workspace })) findings.push(withObject(finding, finding.object && byRef.get(refKey(finding.object))));
 
-  const ordered = applyOrder(manifests);
+  const ordered = inInstallOrder(manifests, (m) => String(m.object.kind));
   const bundle = serializeBundle(ordered);
   const inBundle = new Map<KubeObject, Pick<YamlDocument, 'text' | 'firstLine'>>(ordered.map((m, i) => [m.object, { text: bundle.documents[i], firstLine: bundle.lines[i] }]));
   for (const finding of findings) locate(finding, placements, (object) => inBundle.get(object), settings.bundleFile);
@@ -105,7 +105,7 @@ export async function renderAndValidate(settings: PipelineSettings, tools: Rende
     schemaSource: schemas.source,
     manifests: ordered,
     objects: ordered.map((m) => objectRef(m.object)),
-    images: bundleImages(ordered),
+    images: containerImages(ordered.map((m) => m.object)),
     replacements,
     findings,
     bundle,
@@ -118,7 +118,6 @@ function withObject(finding: Finding, object: KubeObject | undefined): Finding {
   if (object) findingObjects.set(finding, object);
   return finding;
 }
-const refKey = (ref: ObjectRef) => `${ref.apiVersion}\0${ref.kind}\0${ref.namespace ?? ''}\0${ref.name}`;
 /** Objects by identity (the first of duplicates), to give policy findings their object back. */
 function objectsByRef(manifests: readonly Manifest[]): Map<string, KubeObject> {
   const map = new Map<string, KubeObject>();
@@ -244,22 +243,6 @@ function duplicates(manifests: readonly Manifest[]): Finding[] {
     else seen.set(key, object);
   }
   return out;
-}
-
-// Apply order: what others depend on first (Helm's install order, Namespaces and CRDs at the top).
-const KIND_ORDER = [
-  'Namespace', 'CustomResourceDefinition', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'PodDisruptionBudget', 'ServiceAccount', 'Secret',
-  'ConfigMap', 'StorageClass', 'PersistentVolume', 'PersistentVolumeClaim', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding',
-  'Service', 'DaemonSet', 'Pod', 'ReplicationController', 'ReplicaSet', 'Deployment', 'HorizontalPodAutoscaler', 'StatefulSet', 'Job',
-  'CronJob', 'IngressClass', 'Ingress', 'APIService',
-];
-
-function applyOrder(manifests: readonly Manifest[]): Manifest[] {
-  const rank = (m: Manifest) => {
-    const i = KIND_ORDER.indexOf(String(m.object.kind));
-    return i < 0 ? KIND_ORDER.length : i;
-  };
-  return manifests.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i).map(({ m }) => m);
 }
 
 /**

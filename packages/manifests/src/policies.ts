@@ -1,7 +1,7 @@
 import { CHECK_NAMES, type CheckName, type IgnoreRule, matchGlob, normalizePath, type PolicyConfig, type ResourceField } from './policy-config';
 import { parseImage } from './images';
-import { containersOf, type ContainerAt, type PodSpecAt, podSpecs } from './podspecs';
-import { describeObject, type FieldPath, type Finding, isRecord, type KubeObject, type Manifest, type ObjectRef, objectRef } from './types';
+import { type ContainerAt, containersOf, describeObject, type FieldPath, isRecord, type KubeObject, type ObjectRef, objectRef, type PodSpecAt, podSpecs } from '@kubeline/k8s';
+import { type Finding, type Manifest } from './types';
 
 export {
   CHECK_NAMES,

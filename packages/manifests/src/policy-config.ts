@@ -1,6 +1,7 @@
 import { ConfigurationError } from '@kubeline/toolkit';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { isRecord, type Severity } from './types';
+import { isRecord } from '@kubeline/k8s';
+import { type Severity } from './types';
 
 /** The policy checks, in the order they run and are listed. */
 export const CHECK_NAMES = [

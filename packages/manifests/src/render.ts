@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ConfigurationError, displayPath } from '@kubeline/toolkit';
 import { load } from 'js-yaml';
-import type { YamlDocument } from './documents';
+import { isRecord, type YamlDocument } from '@kubeline/k8s';
 import { manifestFiles } from './sources';
 import type { RenderTools } from './tools';
-import { isRecord } from './types';
 
 export type Renderer = 'auto' | 'plain' | 'kustomize' | 'helm';
 export const RENDERERS: readonly Renderer[] = ['auto', 'plain', 'kustomize', 'helm'];

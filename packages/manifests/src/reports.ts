@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { annotate, displayPath, table } from '@kubeline/toolkit';
-import { describeObject, type FieldPath, type Finding, formatPath, type ObjectRef, type Severity, type SourceLocation } from './types';
+import { describeObject, type FieldPath, formatPath, type ObjectRef } from '@kubeline/k8s';
+import { type Finding, type Severity, type SourceLocation } from './types';
 
 /*
  * The findings of one validation, as the user meets them: annotations at

@@ -6,7 +6,7 @@ import type { ManifestSettings } from './inputs';
 import { type PipelineResult, renderAndValidate } from './pipeline';
 import { annotateFindings, summaryMarkdown, tally, toJUnit, toSarif } from './reports';
 import type { RenderTools } from './tools';
-import { describeObject, objectRef } from './types';
+import { describeObject, objectRef } from '@kubeline/k8s';
 
 export interface ManifestOutcome extends PipelineResult {
   errors: number;

@@ -1,4 +1,5 @@
-import { type Finding, type FieldPath, formatPath, isRecord } from './types';
+import { type FieldPath, formatPath, isRecord } from '@kubeline/k8s';
+import { type Finding } from './types';
 
 /**
  * The part of JSON Schema / OpenAPI v3 that Kubernetes uses: the built-in API documents

@@ -1,18 +1,7 @@
-/** A Kubernetes object as parsed from YAML: a plain JSON-like value. */
-export type KubeObject = Record<string, unknown>;
-
-/** A field path inside an object, e.g. ['spec', 'template', 'spec', 'containers', 0, 'image']. */
-export type FieldPath = readonly (string | number)[];
+/** What render-and-validate-manifests reports and carries: findings, where objects came from, the bundle's manifests. */
+import type { FieldPath, KubeObject, ObjectRef } from '@kubeline/k8s';
 
 export type Severity = 'error' | 'warning' | 'info';
-
-/** Identity of an object, as reported to the user. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-}
 
 /** A place in a file the user can open: file is workspace-relative where possible, lines 1-based. */
 export interface SourceLocation {
@@ -55,33 +44,4 @@ export interface Manifest {
    * and comments for it. Whatever changes the object clears it.
    */
   text?: string;
-}
-
-/** The identity of a manifest's object, with defaults for what is missing. */
-export function objectRef(object: KubeObject): ObjectRef {
-  const metadata = (isRecord(object.metadata) ? object.metadata : {}) as Record<string, unknown>;
-  const ref: ObjectRef = {
-    apiVersion: typeof object.apiVersion === 'string' ? object.apiVersion : '',
-    kind: typeof object.kind === 'string' ? object.kind : '',
-    name: typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '',
-  };
-  if (typeof metadata.namespace === 'string') ref.namespace = metadata.namespace;
-  return ref;
-}
-
-/** `Deployment demo-staging/demo`: how objects are named in messages and tables. */
-export function describeObject(ref: ObjectRef): string {
-  const name = ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
-  return `${ref.kind || '(no kind)'} ${name || '(no name)'}`;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `spec.template.spec.containers[0].image` */
-export function formatPath(path: FieldPath): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${part}` : part;
-  return out;
 }

@@ -3,7 +3,8 @@ import { apiChangeFor } from './deprecations';
 import { isNamespaceName, nameProblem } from './k8s-rules';
 import type { KubernetesSchemas } from './schemas';
 import { Validation } from './schema-validator';
-import { type Finding, isRecord, type KubeObject, objectRef } from './types';
+import { isRecord, type KubeObject, objectRef } from '@kubeline/k8s';
+import { type Finding } from './types';
 
 export type UnknownKinds = 'error' | 'warning' | 'skip';
 

@@ -3,8 +3,7 @@
 // of each object must read back to the same object.
 import { dump } from 'js-yaml';
 import { CustomResources } from '../src/crds';
-import { parseYamlStream } from '../src/documents';
-import { toYaml } from '../src/emit';
+import { parseYamlStream, toYaml } from '@kubeline/k8s';
 import { checkPolicies, DEFAULT_POLICY } from '../src/policies';
 import { KubernetesSchemas } from '../src/schemas';
 import type { Manifest } from '../src/types';

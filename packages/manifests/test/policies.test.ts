@@ -2,7 +2,8 @@ import { ConfigurationError } from '@kubeline/toolkit';
 import { parseImage } from '../src/images';
 import { checkPolicies, DEFAULT_POLICY, isSuppressed, parsePolicyConfig, type PolicyConfig } from '../src/policies';
 import { CHECK_NAMES, matchGlob } from '../src/policy-config';
-import type { Finding, KubeObject, Manifest } from '../src/types';
+import type { KubeObject } from '@kubeline/k8s';
+import type { Finding, Manifest } from '../src/types';
 
 const WS = '/home/runner/work/app/app';
 const DIGEST = 'sha256:' + 'a1'.repeat(32);

@@ -15,7 +15,8 @@ import {
   TOOL_NAME,
   type SarifLog,
 } from '../src/reports';
-import type { Finding, ObjectRef } from '../src/types';
+import type { ObjectRef } from '@kubeline/k8s';
+import type { Finding } from '../src/types';
 
 const web: ObjectRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'demo-staging', name: 'web' };
 const svc: ObjectRef = { apiVersion: 'v1', kind: 'Service', namespace: 'demo-staging', name: 'web' };

@@ -10,7 +10,7 @@ import {
   YAMLException,
 } from 'js-yaml';
 import { NOT_SIMPLE, parseSimpleYaml } from './fast-yaml';
-import type { FieldPath } from './types';
+import type { FieldPath } from './object';
 
 /**
  * Kubernetes reads YAML the way go-yaml v2 does (sigs.k8s.io/yaml): YAML 1.1 scalars, so `yes`,

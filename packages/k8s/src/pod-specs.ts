@@ -1,4 +1,5 @@
-import { type FieldPath, isRecord, type KubeObject } from './types';
+/** Pod specs and containers wherever an object keeps them (built-in workloads and custom resources). */
+import { type FieldPath, isRecord, type KubeObject } from './object';
 
 /** A pod spec found inside an object, with the path that leads to it. */
 export interface PodSpecAt {
@@ -84,4 +85,12 @@ export function containersOf(pod: PodSpecAt): ContainerAt[] {
     });
   }
   return out;
+}
+
+/** Every container image reference in `objects`, sorted and unique. */
+export function containerImages(objects: readonly KubeObject[]): string[] {
+  const images = new Set<string>();
+  for (const object of objects)
+    for (const pod of podSpecs(object)) for (const { container } of containersOf(pod)) if (typeof container.image === 'string') images.add(container.image);
+  return [...images].sort();
 }

@@ -1,0 +1,5 @@
+export * from './object';
+export * from './install-order';
+export * from './yaml-read';
+export * from './yaml-write';
+export * from './pod-specs';
