@@ -1,7 +1,7 @@
 // Section 5 of bench/run.mjs (`npm run bench -- manifests` runs it alone): render-and-validate-manifests
 // against kubeconform -strict, on the same generated corpus, in the same run, on the same machine.
 //
-// Corpus: bench/corpus.mjs, N objects (default 12,000; --objects N), written twice from the same seed:
+// Corpus: test/support/corpus.mjs, N objects (default 12,000; --objects N), written twice from the same seed:
 // valid only, and with 5 % of the objects given a seeded mistake. Subjects, per corpus:
 //   kubeconform   `kubeconform -strict -summary -schema-location <test bed schemas> -kubernetes-version 1.37.1
 //                 -ignore-missing-schemas objects`: local schemas (made from our bundled store by
@@ -28,7 +28,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { generateCorpus } from './corpus.mjs';
+import { generateCorpus } from '../test/support/corpus.mjs';
 import { bytes, median, parseFileCommands, percentile, round, table } from './lib.mjs';
 
 const ACTION = 'render-and-validate-manifests';
@@ -154,7 +154,7 @@ export async function manifestsBench({ root, work, rounds, objects = 12_000, not
   }
   console.log(`\n5. render-and-validate-manifests vs kubeconform -strict: ${objects.toLocaleString('en-US')} objects, ${rounds} interleaved rounds after a warm-up (wall time spawn→exit)\n`);
   console.log(
-    `   corpus (bench/corpus.mjs, seed "bench"): ${corpora[0].manifest.files} files, ${bytes(corpora[0].manifest.bytes)}; ` +
+    `   corpus (test/support/corpus.mjs, seed "bench"): ${corpora[0].manifest.files} files, ${bytes(corpora[0].manifest.bytes)}; ` +
       `${Object.entries(corpora[0].manifest.bySection).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
       `the 5 % corpus has ${corpora[1].manifest.mistakes.length} mistakes (${corpora[1].kubeconformRejects} of kinds kubeconform catches)\n`,
   );

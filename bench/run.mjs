@@ -78,7 +78,7 @@
 //  4. Environment facts: node, docker client/server, builder, CPUs, memory, load average before and
 //     after (the test bed is shared; a busy machine shows there), commit and bundle hashes.
 //  5. render-and-validate-manifests against kubeconform -strict on a generated corpus of --objects
-//     objects (default 12,000; bench/corpus.mjs), valid only and with 5 % seeded mistakes: kubeconform
+//     objects (default 12,000; test/support/corpus.mjs), valid only and with 5 % seeded mistakes: kubeconform
 //     with the test bed's local schemas and its default parallelism, and the action's bundle as the
 //     runner runs it with every policy check off (the like-for-like comparison) and with the default
 //     policies; interleaved rounds, medians and p90, objects/second, CPU seconds, peak RSS, load

@@ -1,5 +1,5 @@
 // Cross-check with kubeconform (issue 3): on a generated corpus of 12,000 real-world-shaped objects
-// (bench/corpus.mjs: the example chart rendered by helm and copied, hand-shaped apps, CRDs and their
+// (test/support/corpus.mjs: the example chart rendered by helm and copied, hand-shaped apps, CRDs and their
 // custom resources, 5 % of the objects with a seeded mistake), every object that
 // `kubeconform -strict` rejects with the same schemas (the test bed makes its schemas from our
 // bundled store), render-and-validate-manifests rejects too; and every seeded mistake is reported at
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandLineTools, DEFAULT_POLICY, type Finding, type PipelineSettings, renderAndValidate } from '@kubeline/manifests';
-import { type CorpusManifest, generateCorpus, type SeededMistake } from '../../bench/corpus.mjs';
+import { type CorpusManifest, generateCorpus, type SeededMistake } from '../support/corpus.mjs';
 
 const KUBERNETES_VERSION = '1.37.1';
 

@@ -48,7 +48,7 @@ describe('the example app, with the digest push-image pushed', () => {
 
   const cases: Array<[string, (env: string) => Record<string, string>]> = [
     ['kustomize', (env) => ({ path: 'examples/demo/deploy', environment: env })],
-    ['helm', (env) => ({ path: 'examples/demo/deploy/chart/demo', environment: env, 'release-name': 'demo', namespace: `demo-${env}` })],
+    ['helm', (env) => ({ path: 'examples/demo/deploy/chart/demo', environment: env, release: 'demo', namespace: `demo-${env}` })],
     ['plain', (env) => ({ path: 'examples/demo/deploy/base', renderer: 'plain', environment: env, namespace: `demo-${env}` })],
   ];
 

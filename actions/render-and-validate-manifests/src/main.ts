@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { CommandLineTools, manifestsSummary, readManifestSettings, renderAndValidateManifests, runParseWorkerIfAny } from '@kubeline/manifests';
-import { Inputs, runAction, writeSummary } from '@kubeline/toolkit';
+import { Inputs, runAction, StepFailure, writeSummary } from '@kubeline/toolkit';
 
 // This bundle is also the entry of the threads that parse big bundles in parallel.
 if (!runParseWorkerIfAny()) await runAction('render-and-validate-manifests', async () => {
@@ -14,5 +14,5 @@ if (!runParseWorkerIfAny()) await runAction('render-and-validate-manifests', asy
   core.setOutput('sarif', outcome.files.sarif);
   core.setOutput('junit', outcome.files.junit);
   await writeSummary(manifestsSummary(outcome));
-  if (outcome.failure) core.setFailed(`render-and-validate-manifests: ${outcome.failure}`);
+  if (outcome.failure) throw new StepFailure(outcome.failure);
 });

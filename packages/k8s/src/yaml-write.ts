@@ -1,3 +1,4 @@
+/** The one YAML writer: block style, quoting what YAML 1.1 or 1.2 readers would take for something else. */
 /**
  * A YAML writer for JSON-like Kubernetes objects, several times faster than a general dumper:
  * block style, two-space indents, strings left plain only when every YAML 1.1 and 1.2 reader takes

@@ -1,3 +1,4 @@
+/** The rendered bundle as one YAML stream, with the line where each object starts. */
 import { toYaml } from '@kubeline/k8s';
 import type { Manifest } from './types';
 

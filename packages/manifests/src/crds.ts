@@ -1,3 +1,4 @@
+/** Custom resource kinds from the CRDs in the bundle and the `crds` files, checked by structural-schema rules. */
 import type { KubernetesSchemas } from './schemas';
 import { type Check, compileSchema, type JsonSchema, Validation } from './schema-validator';
 import { isRecord, type KubeObject, objectRef } from '@kubeline/k8s';

@@ -1,3 +1,4 @@
+/** Removed and deprecated Kubernetes APIs, and what replaces each. */
 import { compareVersions } from './schemas';
 
 /** An API version of a kind that Kubernetes removed (or will remove), and what replaces it. */

@@ -1,3 +1,4 @@
+/** The `images` input (`name=reference`) applied to every container of the bundle; image reference parsing. */
 import { ConfigurationError } from '@kubeline/toolkit';
 import { containerImages, containersOf, type FieldPath, objectRef, type ObjectRef, podSpecs } from '@kubeline/k8s';
 import { type Finding, type Manifest } from './types';

@@ -1,3 +1,4 @@
+/** render-and-validate-manifests' inputs, parsed and checked before any work. */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigurationError, Inputs } from '@kubeline/toolkit';
@@ -18,15 +19,19 @@ export interface ManifestSettings extends PipelineSettings {
 const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** render-and-validate-manifests' inputs, checked before any work. */
-export function readManifestSettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): ManifestSettings {
+/** Inputs renamed for one vocabulary across the actions (new name → old name), kept for one minor version. */
+const RENAMED = { release: 'release-name' };
+
+export function readManifestSettings(given: Inputs, env: NodeJS.ProcessEnv = process.env): ManifestSettings {
+  const inputs = given.withRenamed(RENAMED);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const path = insideWorkspace('path', inputs.required('path', 'Point it at a folder of YAML files, a kustomization or a Helm chart.'), workspace);
   const environment = inputs.string('environment');
   if (environment && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(environment))
     throw new ConfigurationError(`"${environment}" is not a valid environment name (letters, digits, ".", "_", "-").`, 'environment');
-  const releaseName = inputs.string('release-name', 'release');
+  const releaseName = inputs.string('release', 'release');
   if (releaseName.length > 53 || !RELEASE_NAME.test(releaseName))
-    throw new ConfigurationError(`"${releaseName}" is not a valid Helm release name (lowercase letters, digits and "-", at most 53 characters).`, 'release-name');
+    throw new ConfigurationError(`"${releaseName}" is not a valid Helm release name (lowercase letters, digits and "-", at most 53 characters).`, 'release');
   const namespace = inputs.string('namespace');
   if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
     throw new ConfigurationError(`"${namespace}" is not a valid namespace name (lowercase letters, digits and "-").`, 'namespace');

@@ -1,3 +1,4 @@
+/** The API server's own syntax rules that OpenAPI leaves out: names, label keys and values, quantities. */
 import type { Check, Validation } from './schema-validator';
 import { isRecord } from '@kubeline/k8s';
 

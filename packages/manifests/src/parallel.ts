@@ -1,3 +1,4 @@
+/** Reading and parsing manifest files, on worker threads when the YAML is big. */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';

@@ -1,3 +1,4 @@
+/** Render, inject images, validate and lint: everything the action does short of writing files. */
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigurationError, displayPath } from '@kubeline/toolkit';
 import { CustomResources } from './crds';

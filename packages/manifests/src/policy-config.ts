@@ -1,3 +1,4 @@
+/** The policy config file: check severities, checks turned off, ignored files and objects with reasons. */
 import { ConfigurationError } from '@kubeline/toolkit';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { isRecord } from '@kubeline/k8s';

@@ -1,3 +1,4 @@
+/** Rendering plain YAML, kustomize and Helm into YAML streams for one environment. */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';

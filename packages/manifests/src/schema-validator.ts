@@ -1,3 +1,4 @@
+/** A strict validator compiled to closures for the JSON Schema subset Kubernetes uses. */
 import { type FieldPath, formatPath, isRecord } from '@kubeline/k8s';
 import { type Finding } from './types';
 

@@ -1,3 +1,4 @@
+/** The bundled schema store of Kubernetes OpenAPI v3 documents, by minor version. */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

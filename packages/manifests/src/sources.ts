@@ -1,3 +1,4 @@
+/** Finding manifest files inside the workspace, refusing paths that leave it and files too big to read. */
 import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigurationError } from '@kubeline/toolkit';

@@ -1,3 +1,4 @@
+/** The renderer programs (kustomize, helm) behind one wrapper. */
 import { ConfigurationError, ExternalError, run, tail, which } from '@kubeline/toolkit';
 
 /** The renderers' programs: one wrapper, argument arrays only. */

@@ -1,3 +1,4 @@
+/** Strict validation of one object against the target Kubernetes version. */
 import type { CustomResources } from './crds';
 import { apiChangeFor } from './deprecations';
 import { isNamespaceName, nameProblem } from './k8s-rules';

@@ -14,7 +14,7 @@ import {
   toSarif,
   TOOL_NAME,
   type SarifLog,
-} from '../src/reports';
+} from '../src/index';
 import type { ObjectRef } from '@kubeline/k8s';
 import type { Finding } from '../src/types';
 

@@ -30,6 +30,11 @@ export class Inputs {
     private readonly renamed: Readonly<Record<string, string>> = {},
   ) {}
 
+  /** These inputs, with `renamed` (new name → old name) read under their old names too. */
+  withRenamed(renamed: Readonly<Record<string, string>>): Inputs {
+    return new Inputs(this.source, { ...this.renamed, ...renamed });
+  }
+
   /** The raw value of `name`, else of the name it had before (with a deprecation warning). */
   private raw(name: string): string | undefined {
     const value = this.source(name);

@@ -2,7 +2,7 @@
 // A corpus of Kubernetes manifests for render-and-validate-manifests: the cross-check against
 // kubeconform (test/integration/kubeconform.test.ts) and the throughput benchmark (bench/manifests.mjs).
 //
-//   node bench/corpus.mjs DIR [--objects N] [--seed S] [--invalid-rate R]
+//   node test/support/corpus.mjs DIR [--objects N] [--seed S] [--invalid-rate R]
 //
 // Writes DIR/objects/** (YAML and a few JSON files) and DIR/manifest.json (what is where, and every
 // mistake seeded, with its file, document, object and lines). The same seed gives the same bytes; the
@@ -44,7 +44,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHART = join(root, 'examples', 'demo', 'deploy', 'chart', 'demo');
 const OBJECTS = 'objects';
 
@@ -67,7 +67,7 @@ export function generateCorpus(dir, { objects = 12_000, seed = 1, invalidRate = 
     bySection[d.section] = (bySection[d.section] ?? 0) + (d.items?.length ?? 1);
   }
   const manifest = {
-    generator: 'bench/corpus.mjs',
+    generator: 'test/support/corpus.mjs',
     seed: String(seed),
     invalidRate,
     objects: Object.values(byKind).reduce((a, b) => a + b, 0),
@@ -1345,12 +1345,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     else if (flag === '--invalid-rate') opts.invalidRate = Number(value());
     else if (!flag.startsWith('--') && !dir) dir = flag;
     else {
-      console.error(`corpus: unknown argument ${args[i]}\nUsage: node bench/corpus.mjs DIR [--objects N] [--seed S] [--invalid-rate R]`);
+      console.error(`corpus: unknown argument ${args[i]}\nUsage: node test/support/corpus.mjs DIR [--objects N] [--seed S] [--invalid-rate R]`);
       process.exit(2);
     }
   }
   if (!dir) {
-    console.error('Usage: node bench/corpus.mjs DIR [--objects N] [--seed S] [--invalid-rate R]');
+    console.error('Usage: node test/support/corpus.mjs DIR [--objects N] [--seed S] [--invalid-rate R]');
     process.exit(2);
   }
   try {

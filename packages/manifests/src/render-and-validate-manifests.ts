@@ -1,10 +1,12 @@
+/** The action's step: render and validate, write the bundle and the reports, annotate, give the verdict. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as core from '@actions/core';
-import { displayPath, table } from '@kubeline/toolkit';
+import { displayPath, log, table } from '@kubeline/toolkit';
 import type { ManifestSettings } from './inputs';
 import { type PipelineResult, renderAndValidate } from './pipeline';
-import { annotateFindings, summaryMarkdown, tally, toJUnit, toSarif } from './reports';
+import { annotateFindings, summaryMarkdown, tally } from './findings';
+import { toJUnit } from './junit-report';
+import { toSarif } from './sarif';
 import type { RenderTools } from './tools';
 import { describeObject, objectRef } from '@kubeline/k8s';
 
@@ -21,8 +23,8 @@ const VERSION = '0.1.0';
 /** Renders, validates, writes the bundle and the reports, annotates and decides pass or fail. */
 export async function renderAndValidateManifests(settings: ManifestSettings, tools: RenderTools): Promise<ManifestOutcome> {
   const result = await renderAndValidate(settings, tools);
-  core.info(`Rendered ${result.description}: ${result.objects.length} object(s); validating against Kubernetes ${result.kubernetesVersion} (schemas from ${result.schemaSource}).`);
-  for (const r of result.replacements) core.info(`image: ${describeObject(r.object)} container ${r.container}: ${r.from} → ${r.to}`);
+  log.info(`Rendered ${result.description}: ${result.objects.length} object(s); validating against Kubernetes ${result.kubernetesVersion} (schemas from ${result.schemaSource}).`);
+  for (const r of result.replacements) log.info(`image: ${describeObject(r.object)} container ${r.container}: ${r.from} → ${r.to}`);
 
   mkdirSync(settings.outputDir, { recursive: true });
   const files = { manifests: settings.bundleFile, sarif: join(settings.outputDir, 'results.sarif'), junit: join(settings.outputDir, 'junit.xml') };
