@@ -1,3 +1,4 @@
+/** `npx kubeline run <action>`: the local runner's command line. */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifest, repoRootFrom, runLocalAction } from './runner';

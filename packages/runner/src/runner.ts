@@ -1,3 +1,4 @@
+/** Runs an action bundle the way the GitHub runner does: INPUT_* variables, file commands, event payload, post step, cancel. */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
