@@ -4,8 +4,8 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseJUnit } from '../../packages/testrun/src/junit';
-import type { RunResult } from '../../packages/runner/src/runner';
+import { parseJUnit } from '@kubeline/testrun';
+import type { RunResult } from '@kubeline/runner';
 import { act, demoDir, expectNoStackTrace, testbed, uniqueName } from '../support/actions';
 
 const bed = testbed();

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import Ajv from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
-import { parseJUnit } from '../../testrun/src/junit';
+import { parseJUnit } from '@kubeline/testrun';
 import {
   annotateFindings,
   compareFindings,

@@ -1,2 +1,6 @@
+/** @kubeline/testrun: run-tests' inputs, the test run with its services, and JUnit reading and reporting. */
+export * from './inputs';
 export * from './junit';
-export * from './run';
+export { extractLocations, type Frame } from './locations';
+export * from './presentation';
+export * from './run-tests';

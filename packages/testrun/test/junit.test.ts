@@ -1,16 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ExternalError } from '@kubeline/toolkit';
-import {
-  extractLocations,
-  JUnitParseError,
-  mergeReports,
-  parseJUnit,
-  reportAnnotations,
-  reportSummaryMarkdown,
-  type ParseOptions,
-  type TestCaseResult,
-  type TestStatus,
-} from '../src/junit';
+import { JUnitParseError, mergeReports, parseJUnit, type ParseOptions, type TestCaseResult, type TestStatus } from '../src/junit';
+import { extractLocations } from '../src/locations';
+import { reportAnnotations, reportSummaryMarkdown } from '../src/presentation';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 

@@ -1,5 +1,5 @@
 import { ConfigurationError, Inputs, objectInputs } from '@kubeline/toolkit';
-import { parseServices, readTestRunSettings, shellCommand, splitCommand } from '../src/run';
+import { parseServices, readTestRunSettings, splitCommand } from '../src/inputs';
 
 const settings = (values: Record<string, string>) => readTestRunSettings(new Inputs(objectInputs(values)));
 
@@ -13,18 +13,6 @@ function refusal(fn: () => unknown): string {
   }
   throw new Error('expected a ConfigurationError');
 }
-
-describe('shellCommand', () => {
-  test('sh stops at the first failing line', () => {
-    expect(shellCommand('sh', 'a\nb')).toEqual(['sh', '-e', '-c', 'a\nb']);
-  });
-  test('bash also fails a pipeline with a failing command', () => {
-    expect(shellCommand('bash', 'a | b')).toEqual(['bash', '-e', '-o', 'pipefail', '-c', 'a | b']);
-  });
-  test('another shell is a program with its options, given the script by -c', () => {
-    expect(shellCommand('python3 -u', 'print(1)')).toEqual(['python3', '-u', '-c', 'print(1)']);
-  });
-});
 
 describe('splitCommand', () => {
   test.each([
