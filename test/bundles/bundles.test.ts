@@ -69,7 +69,7 @@ test('build-test-image → run-tests → push-image bundles, main and post steps
   expect(built.outputs['image-id']).toMatch(/^sha256:/);
   expect(built.summary).toContain('### build-test-image');
 
-  const tested = runBundle('run-tests', { image: built.outputs.image, run: 'test "$(cat /built)" = built', 'timeout-minutes': '5', shell: 'sh' });
+  const tested = runBundle('run-tests', { image: built.outputs.image, run: 'test "$(cat /built)" = built', timeout: '5m', shell: 'sh' });
   expect(tested.status).toBe(0);
   expect(tested.outputs['exit-code']).toBe('0');
   expect(tested.state.isPost).toBe('true');

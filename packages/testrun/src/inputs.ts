@@ -1,6 +1,6 @@
 /** run-tests' inputs: one readonly settings object, and the parsers of the `services` YAML and of a service's command line. */
 import { parse as parseYaml } from 'yaml';
-import { ConfigurationError, Inputs } from '@kubeline/toolkit';
+import { ConfigurationError, Inputs, log, parseDuration } from '@kubeline/toolkit';
 
 export interface ServiceSpec {
   readonly name: string;
@@ -17,7 +17,8 @@ export interface TestRunSettings {
   readonly workingDirectory: string;
   readonly env: ReadonlyArray<readonly [string, string]>;
   readonly results: string;
-  readonly timeoutMinutes: number;
+  /** How long the tests may run before they are stopped. */
+  readonly timeoutMs: number;
   readonly network: string;
   readonly services: readonly ServiceSpec[];
   /** Repository folder that the container's working directory holds, for annotation paths. */
@@ -44,11 +45,30 @@ export function readTestRunSettings(inputs: Inputs): TestRunSettings {
     workingDirectory: inputs.string('working-directory'),
     env,
     results: inputs.string('results'),
-    timeoutMinutes: inputs.integer('timeout-minutes', 30, 1, 360),
+    timeoutMs: readTimeout(inputs),
     network,
     services,
     sourceDir: inputs.string('source-dir', '.'),
   };
+}
+
+const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+const MAX_TIMEOUT_MS = 6 * 3_600_000; // a GitHub-hosted job's own limit
+
+/**
+ * `timeout` is a duration, as in deploy (`30m`, `90s`). It was `timeout-minutes`, a number of
+ * minutes: the old name is still read as minutes for one minor version, with a warning.
+ */
+function readTimeout(inputs: Inputs): number {
+  const value = inputs.string('timeout');
+  if (value) {
+    const ms = parseDuration(value, 'timeout');
+    if (ms > MAX_TIMEOUT_MS) throw new ConfigurationError(`'${value}' is longer than 6h, a job's limit; use a shorter duration.`, 'timeout');
+    return ms;
+  }
+  if (!inputs.string('timeout-minutes')) return DEFAULT_TIMEOUT_MS;
+  log.warning("input 'timeout-minutes' is deprecated and will be removed in the next minor version; use 'timeout' (a duration such as 30m) instead.");
+  return inputs.integer('timeout-minutes', 30, 1, 360) * 60_000;
 }
 
 function checkEnvName(name: string, what: string, input: string): void {

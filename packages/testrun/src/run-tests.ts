@@ -4,7 +4,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join, posix, relative } from 'node:path';
 import { DockerCli, DockerContainers } from '@kubeline/docker';
-import { annotate, ConfigurationError, ExternalError, log, StepFailure, stepState, tail, writeSummary } from '@kubeline/toolkit';
+import { annotate, ConfigurationError, ExternalError, formatDuration, log, StepFailure, stepState, tail, writeSummary } from '@kubeline/toolkit';
 import type { ServiceSpec, TestRunSettings } from './inputs';
 import { JUnitParseError, type TestReport, mergeReports, parseJUnit } from './junit';
 import { reportAnnotations, reportSummaryMarkdown } from './presentation';
@@ -98,9 +98,9 @@ export async function runTests(docker: DockerCli, settings: TestRunSettings): Pr
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      log.info(`The tests ran longer than ${minutes(settings.timeoutMinutes)} ('timeout-minutes'); stopping them.`);
+      log.info(`The tests ran longer than ${formatDuration(settings.timeoutMs)} ('timeout'); stopping them.`);
       void containers.kill(testName);
-    }, settings.timeoutMinutes * 60_000);
+    }, settings.timeoutMs);
     const result = await docker
       .exec(args, { group: `Run tests in ${settings.image}`, allowFailure: true })
       .finally(() => clearTimeout(timer));
@@ -126,7 +126,6 @@ export async function runTests(docker: DockerCli, settings: TestRunSettings): Pr
   }
 }
 
-const minutes = (n: number): string => `${n} minute${n === 1 ? '' : 's'}`;
 
 /**
  * Docker answers 125 when it cannot create the container, 126/127 when the
@@ -213,7 +212,7 @@ export async function reportTestRun(outcome: TestRunOutcome, settings: TestRunSe
     await writeSummary(`### run-tests\n\n\`${settings.image}\`: tests exited with code ${outcome.exitCode}.\n`);
   }
   if (outcome.timedOut) {
-    throw new StepFailure(`the tests did not finish within ${minutes(settings.timeoutMinutes)} and were stopped. Raise 'timeout-minutes' if they need longer.`);
+    throw new StepFailure(`the tests did not finish within ${formatDuration(settings.timeoutMs)} and were stopped. Raise 'timeout' if they need longer.`);
   }
   if (outcome.exitCode !== 0) {
     const failedNames = r?.cases.filter((c) => c.status === 'failed' || c.status === 'error').map((c) => c.name) ?? [];

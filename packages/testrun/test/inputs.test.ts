@@ -83,7 +83,7 @@ describe('readTestRunSettings', () => {
       workingDirectory: '',
       env: [],
       results: '',
-      timeoutMinutes: 30,
+      timeoutMs: 30 * 60_000,
       network: '',
       services: [],
       sourceDir: '.',
@@ -103,6 +103,8 @@ describe('readTestRunSettings', () => {
     [{ image: 'i', run: '  \n ' }, "input 'run': is required: give the test commands, one per line."],
     [{ image: 'i', run: 'x', env: 'NOVALUE' }, "input 'env': 'NOVALUE' is not of the form key=value."],
     [{ image: 'i', run: 'x', env: 'MY VAR=1' }, "input 'env': variable name 'MY VAR' contains whitespace; use NAME=value with no spaces in NAME."],
+    [{ image: 'i', run: 'x', timeout: 'soon' }, "input 'timeout': 'soon' is not a duration. Use a number with a unit, e.g. 90s, 5m, 1m30s or 1h (a plain number is seconds)."],
+    [{ image: 'i', run: 'x', timeout: '7h' }, "input 'timeout': '7h' is longer than 6h, a job's limit; use a shorter duration."],
     [{ image: 'i', run: 'x', 'timeout-minutes': '0' }, "input 'timeout-minutes': 0 is out of range; use a number from 1 to 360."],
     [{ image: 'i', run: 'x', 'timeout-minutes': 'soon' }, "input 'timeout-minutes': 'soon' is not a whole number."],
     [
@@ -111,5 +113,18 @@ describe('readTestRunSettings', () => {
     ],
   ])('%j is refused', (values, message) => {
     expect(refusal(() => settings(values as Record<string, string>))).toBe(message);
+  });
+});
+
+describe('timeout', () => {
+  test.each([
+    [{}, 30 * 60_000],
+    [{ timeout: '90s' }, 90_000],
+    [{ timeout: '1h' }, 3_600_000],
+    // The old name keeps its old unit, minutes, for one minor version.
+    [{ 'timeout-minutes': '5' }, 5 * 60_000],
+    [{ timeout: '2m', 'timeout-minutes': '5' }, 2 * 60_000],
+  ])('%j → %i ms', (values, ms) => {
+    expect(settings({ image: 'i', run: 'x', ...values } as Record<string, string>).timeoutMs).toBe(ms);
   });
 });
