@@ -1,8 +1,8 @@
-import * as core from '@actions/core';
+/** BuildKit builds of one Dockerfile stage: checks before the work, secrets as files, failures as annotations. */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigurationError, ExternalError, annotate, displayPath } from '@kubeline/toolkit';
+import { ConfigurationError, ExternalError, annotate, displayPath, log } from '@kubeline/toolkit';
 import { type Builder, DockerCli } from './docker';
 import { type Dockerfile, type DockerfileStage, lineOfStep, parseDockerfile, requireStage } from './dockerfile';
 
@@ -79,7 +79,7 @@ export async function buildStage(
   pushByDigest?: string[],
 ): Promise<BuildOutcome> {
   const builder = await docker.builder();
-  core.info(
+  log.info(
     builder === 'buildx'
       ? 'Building with docker buildx build.'
       : 'Building with DOCKER_BUILDKIT=1 docker build (no buildx plugin; the engine runs BuildKit).',
@@ -87,7 +87,7 @@ export async function buildStage(
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'kubeline-build-'));
   try {
     const secretFiles: Array<[string, string]> = settings.secrets.map(([id, value], i) => {
-      core.setSecret(value);
+      log.mask(value);
       const path = join(work, `secret-${i}`);
       writeFileSync(path, value, { mode: 0o600 });
       return [id, path];
@@ -113,15 +113,15 @@ export async function buildStage(
       },
       { group: `Build stage '${stage.name}' of ${displayPath(file)}` },
     );
-    const log = result.stderr + result.stdout;
+    const progress = result.stderr + result.stdout;
     if (result.exitCode !== 0) {
-      const failure = explainBuildFailure(log, dockerfile);
+      const failure = explainBuildFailure(progress, dockerfile);
       annotate('error', failure.message, { file: displayPath(file), line: failure.line, title: 'Docker build failed' });
       // The full log is already in the group above; the message carries the cause.
       throw new ExternalError(`building stage '${stage.name}' failed: ${failure.message}`);
     }
     const imageId = readFileSync(iidFile, 'utf8').trim();
-    const counts = countSteps(log);
+    const counts = countSteps(progress);
     const pushedDigest = pushByDigest
       ? (JSON.parse(readFileSync(metadataFile, 'utf8')) as Record<string, string>)['containerimage.digest']
       : undefined;
@@ -142,30 +142,30 @@ export function chooseStage({ file, dockerfile }: LoadedDockerfile, target: stri
 }
 
 /** The failing Dockerfile line and BuildKit's reason, from a plain progress log. */
-export function explainBuildFailure(log: string, dockerfile: Dockerfile): { message: string; line?: number } {
-  const lines = log.split('\n');
+export function explainBuildFailure(progress: string, dockerfile: Dockerfile): { message: string; line?: number } {
+  const lines = progress.split('\n');
   const reason =
     [...lines].reverse().find((l) => /^(ERROR|error):/.test(l.trim()) || /failed to solve/.test(l))?.trim() ??
     lines.filter((l) => l.trim()).slice(-1)[0]?.trim() ??
     'unknown error';
   const message = reason.replace(/^(ERROR|error):\s*/, '');
   // Newer BuildKit prints "Dockerfile:12" above an excerpt.
-  const pointed = /^\s*(?:\S*Dockerfile\S*):(\d+)\s*$/m.exec(log);
+  const pointed = /^\s*(?:\S*Dockerfile\S*):(\d+)\s*$/m.exec(progress);
   if (pointed) return { message, line: Number(pointed[1]) };
   // Otherwise find the step that failed ("#8 ERROR: ...") and its header ("#8 [test 2/3] RUN ...").
-  const failed = /^#(\d+) ERROR:/m.exec(log);
+  const failed = /^#(\d+) ERROR:/m.exec(progress);
   if (failed) {
-    const header = new RegExp(`^#${failed[1]} (\\[.*)$`, 'm').exec(log);
+    const header = new RegExp(`^#${failed[1]} (\\[.*)$`, 'm').exec(progress);
     if (header) return { message, line: lineOfStep(dockerfile, header[1]) };
   }
   return { message };
 }
 
-function countSteps(log: string): { cachedSteps: number; ranSteps: number } {
+function countSteps(progress: string): { cachedSteps: number; ranSteps: number } {
   const cached = new Set<string>();
   const ran = new Set<string>();
-  for (const m of log.matchAll(/^#(\d+) CACHED/gm)) cached.add(m[1]);
-  for (const m of log.matchAll(/^#(\d+) \[[^\]]*\] (RUN|COPY|ADD)/gm)) ran.add(m[1]);
+  for (const m of progress.matchAll(/^#(\d+) CACHED/gm)) cached.add(m[1]);
+  for (const m of progress.matchAll(/^#(\d+) \[[^\]]*\] (RUN|COPY|ADD)/gm)) ran.add(m[1]);
   for (const id of cached) ran.delete(id);
   return { cachedSteps: cached.size, ranSteps: ran.size };
 }

@@ -1,3 +1,4 @@
+/** The one wrapper around the Docker CLI (argument arrays, engine errors, builder choice) and its container chores. */
 import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+/** Dockerfile reading: stages, instructions, the default test stage, and BuildKit steps mapped back to lines. */
 import { ConfigurationError } from '@kubeline/toolkit';
 
 export interface DockerfileStage {

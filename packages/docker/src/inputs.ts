@@ -1,3 +1,4 @@
+/** The action inputs of build-test-image and push-image, read and checked into settings. */
 import { ConfigurationError, Inputs } from '@kubeline/toolkit';
 import { splitReference } from './registry';
 import type { BuildSettings } from './build';

@@ -1,8 +1,8 @@
-import * as core from '@actions/core';
+/** `docker login` with a throw-away DOCKER_CONFIG, the post step's logout, and credentials from a docker config. */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigurationError, ExternalError, tail } from '@kubeline/toolkit';
+import { ConfigurationError, ExternalError, log, stepState, tail } from '@kubeline/toolkit';
 import { DockerCli } from './docker';
 
 export interface LoginSettings {
@@ -20,11 +20,11 @@ const STATE_REGISTRY = 'docker-registry';
  * existing config, CLI plugins and buildx builders stay visible.
  */
 export async function login(docker: DockerCli, settings: LoginSettings): Promise<void> {
-  core.setSecret(settings.password);
+  log.mask(settings.password);
   const userConfig = process.env.DOCKER_CONFIG || join(homedir(), '.docker');
   const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'kubeline-docker-config-'));
-  core.saveState(STATE_CONFIG, dir);
-  core.saveState(STATE_REGISTRY, settings.registry);
+  stepState.save(STATE_CONFIG, dir);
+  stepState.save(STATE_REGISTRY, settings.registry);
   if (existsSync(join(userConfig, 'config.json'))) cpSync(join(userConfig, 'config.json'), join(dir, 'config.json'));
   for (const shared of ['cli-plugins', 'buildx', 'contexts']) {
     if (existsSync(join(userConfig, shared))) symlinkSync(join(userConfig, shared), join(dir, shared));
@@ -41,18 +41,18 @@ export async function login(docker: DockerCli, settings: LoginSettings): Promise
     }
     throw new ExternalError(`login to ${settings.registry} failed`, said);
   }
-  core.info(`Logged in to ${settings.registry} as ${settings.username} (temporary docker config).`);
+  log.info(`Logged in to ${settings.registry} as ${settings.username} (temporary docker config).`);
 }
 
 /** Post step: log out and delete the temporary docker config. */
 export async function logoutFromState(docker: DockerCli): Promise<void> {
-  const dir = core.getState(STATE_CONFIG);
+  const dir = stepState.get(STATE_CONFIG);
   if (!dir) return;
   docker.setConfigDir(dir);
-  const registry = core.getState(STATE_REGISTRY);
+  const registry = stepState.get(STATE_REGISTRY);
   if (registry) await docker.logout(registry);
   rmSync(dir, { recursive: true, force: true });
-  core.info(`Logged out of ${registry} and removed the temporary docker config.`);
+  log.info(`Logged out of ${registry} and removed the temporary docker config.`);
 }
 
 /**

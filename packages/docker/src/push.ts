@@ -1,10 +1,10 @@
-import * as core from '@actions/core';
-import { ConfigurationError, ExternalError, type RunContext, tail, table, withRetries } from '@kubeline/toolkit';
+/** push-image's work: build the final stage, tag it by the rules, push every tag with retries, and verify the digests. */
+import { ConfigurationError, ExternalError, type RunContext, isTransientMessage, log, tail, table, withRetries } from '@kubeline/toolkit';
 import { type BuildOutcome, type BuildSettings, type LoadedDockerfile, buildStage, chooseStage, loadDockerfile } from './build';
 import type { DockerfileStage } from './dockerfile';
 import { DockerCli, digestFromPushOutput } from './docker';
 import { type LoginSettings, dockerConfigCredentials, login } from './login';
-import { type ImageMetadata, computeMetadata } from './metadata';
+import { type ImageMetadata, computeMetadata } from './tags';
 import { RegistryClient, type RegistryCredentials, RegistryHttpError, splitReference } from './registry';
 
 export interface PushSettings {
@@ -63,7 +63,7 @@ export async function pushImage(docker: DockerCli, settings: PushSettings, conte
 
   if (settings.pushByDigest) return pushByDigest(docker, settings, loaded, stage, metadata);
   const build = await buildStage(docker, settings.build, loaded, stage, metadata.tags, metadata.labels);
-  core.info(`Built ${build.imageId} from stage '${build.target}': ${build.cachedSteps} steps from cache, ${build.ranSteps} run.`);
+  log.info(`Built ${build.imageId} from stage '${build.target}': ${build.cachedSteps} steps from cache, ${build.ranSteps} run.`);
   if (!settings.push) {
     return { build, metadata, digest: '', imageRef: metadata.tags[0] ?? build.imageId, pushed: [] };
   }
@@ -112,7 +112,7 @@ async function pushByDigest(
       retries: settings.retries,
       baseDelayMs: 1000,
       maxDelayMs: 30_000,
-      isRetryable: (err) => err instanceof ExternalError && isTransientPushError(err.message),
+      isRetryable: (err) => err instanceof ExternalError && isTransientMessage(err.message),
     },
   );
   const digest = build.pushedDigest;
@@ -139,14 +139,6 @@ async function requireDigestPush(docker: DockerCli): Promise<void> {
   }
 }
 
-/** Transient registry trouble, as the Docker engine words it. */
-export function isTransientPushError(output: string): boolean {
-  if (/unauthorized|denied|authentication required|no basic auth credentials|name unknown|manifest invalid/i.test(output)) return false;
-  return /\b5\d\d\b|429|too ?many ?requests|service unavailable|bad gateway|gateway time-?out|connection reset|connection refused|broken pipe|i\/o timeout|timed? ?out|unexpected EOF|\bEOF\b/i.test(
-    output,
-  );
-}
-
 async function pushWithRetries(docker: DockerCli, ref: string, settings: PushSettings, client: RegistryClient): Promise<string> {
   const { registry } = client;
   return withRetries(
@@ -171,7 +163,7 @@ async function pushWithRetries(docker: DockerCli, ref: string, settings: PushSet
       retries: settings.retries,
       baseDelayMs: 1000,
       maxDelayMs: 30_000,
-      isRetryable: (err) => err instanceof ExternalError && !(err instanceof ConfigurationError) && isTransientPushError(err.detail),
+      isRetryable: (err) => err instanceof ExternalError && isTransientMessage(err.detail),
       // The engine hides the registry's headers; ask the registry itself how long to wait.
       retryAfterMs: async () => (await client.ping().catch(() => undefined))?.retryAfterMs,
     },

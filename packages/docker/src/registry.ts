@@ -1,24 +1,30 @@
-import { ExternalError, parseRetryAfter, withRetries } from '@kubeline/toolkit';
+/** The registry HTTP client (Distribution API): reference parsing, auth, and the checks around a push. */
+import { ExternalError, isTransientStatus, networkErrorCode, parseRetryAfter, withRetries } from '@kubeline/toolkit';
 
 export interface RegistryCredentials {
   username: string;
   password: string;
 }
 
-/** An HTTP status from a registry that may be worth retrying. */
+/** An HTTP status from a registry, or no answer at all (status 0, with the network error as `cause`). */
 export class RegistryHttpError extends ExternalError {
   constructor(
     message: string,
     readonly status: number,
     readonly retryAfterMs?: number,
+    cause?: unknown,
   ) {
     super(message);
+    if (cause !== undefined) this.cause = cause;
   }
 }
 
-export function isTransientStatus(status: number): boolean {
-  return status === 429 || status === 408 || status >= 500;
+/** Worth another attempt, by the toolkit's one classifier: a transient status, or a connection that broke on the way. */
+function isTransientRegistryFailure(err: unknown): boolean {
+  return (err instanceof RegistryHttpError && isTransientStatus(err.status)) || networkErrorCode(err) !== undefined;
 }
+
+const retryAfter = (err: unknown): number | undefined => (err instanceof RegistryHttpError ? err.retryAfterMs : undefined);
 
 /** registry host, repository path and reference of `host/name[:tag|@digest]`. */
 export function splitReference(ref: string): { registry: string; repository: string; reference: string } {
@@ -114,8 +120,9 @@ export class RegistryClient {
 
   /**
    * Waits, within the retry budget, until the registry answers at all (any
-   * status but 5xx/429). The engine retries a failing layer upload for about a
-   * minute on its own, so a registry that is down must be caught here, quickly.
+   * status but a transient one: 408, 429, most 5xx). The engine retries a
+   * failing layer upload for about a minute on its own, so a registry that is
+   * down must be caught here, quickly.
    */
   async waitUntilUp(retries: number): Promise<void> {
     await withRetries(
@@ -124,8 +131,8 @@ export class RegistryClient {
         try {
           probe = await this.ping();
         } catch (err) {
-          const code = (err as { cause?: { code?: string } }).cause?.code ?? 'no answer';
-          throw new RegistryHttpError(`${this.registry} is not answering (${code})`, 0);
+          const code = networkErrorCode(err) ?? (err as { cause?: { code?: string } }).cause?.code ?? 'no answer';
+          throw new RegistryHttpError(`${this.registry} is not answering (${code})`, 0, undefined, err);
         }
         if (isTransientStatus(probe.status)) {
           throw new RegistryHttpError(`${this.registry} answers ${probe.status}`, probe.status, probe.retryAfterMs);
@@ -136,8 +143,8 @@ export class RegistryClient {
         retries,
         baseDelayMs: 1000,
         maxDelayMs: 30_000,
-        isRetryable: (e) => e instanceof RegistryHttpError,
-        retryAfterMs: (e) => (e instanceof RegistryHttpError ? e.retryAfterMs : undefined),
+        isRetryable: isTransientRegistryFailure,
+        retryAfterMs: retryAfter,
       },
     );
   }
@@ -162,14 +169,9 @@ export class RegistryClient {
         retries: 4,
         baseDelayMs: 500,
         maxDelayMs: 10_000,
-        isRetryable: (e) => e instanceof RegistryHttpError && isTransientStatus(e.status) || isNetworkError(e),
-        retryAfterMs: (e) => (e instanceof RegistryHttpError ? e.retryAfterMs : undefined),
+        isRetryable: isTransientRegistryFailure,
+        retryAfterMs: retryAfter,
       },
     );
   }
-}
-
-export function isNetworkError(err: unknown): boolean {
-  const cause = (err as { cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
-  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(cause ?? '');
 }

@@ -1,6 +1,6 @@
-import * as core from '@actions/core';
+/** build-test-image's work: build the Dockerfile's test stage into a local image for run-tests. */
 import { basename, resolve } from 'node:path';
-import { ConfigurationError, type RunContext, table } from '@kubeline/toolkit';
+import { ConfigurationError, type RunContext, log, table } from '@kubeline/toolkit';
 import { type BuildOutcome, type BuildSettings, buildStage, chooseStage, loadDockerfile } from './build';
 import { defaultTestTarget } from './dockerfile';
 import { DockerCli } from './docker';
@@ -31,7 +31,7 @@ export async function buildTestImage(
   }
   const stage = chooseStage(loaded, settings.target || defaultTestTarget(loaded.dockerfile, loaded.file));
   const outcome = await buildStage(docker, settings, loaded, stage, [name], run.commitSha ? { 'org.opencontainers.image.revision': run.commitSha } : {});
-  core.info(`Test image ${name} (${outcome.imageId}) built from stage '${outcome.target}'.`);
+  log.info(`Test image ${name} (${outcome.imageId}) built from stage '${outcome.target}'.`);
   return { ...outcome, image: name };
 }
 

@@ -1,4 +1,5 @@
-import { digestFromPushOutput, isTransientPushError, splitReference } from '@kubeline/docker';
+import { digestFromPushOutput, splitReference } from '@kubeline/docker';
+import { isTransientMessage } from '@kubeline/toolkit';
 
 describe('push error classification', () => {
   test.each([
@@ -10,7 +11,7 @@ describe('push error classification', () => {
     ['denied: requested access to the resource is denied', false],
     ['name unknown: repository name not known to registry', false],
   ])('%s → retry %p', (output, transient) => {
-    expect(isTransientPushError(output)).toBe(transient);
+    expect(isTransientMessage(output)).toBe(transient);
   });
 });
 

@@ -1,5 +1,5 @@
 import { ConfigurationError, type RunContext } from '@kubeline/toolkit';
-import { computeMetadata, parseSemver, sanitizeTag, type MetadataRequest } from '../src/metadata';
+import { computeMetadata, parseSemver, sanitizeTag, type MetadataRequest } from '../src/tags';
 
 const MERGE_SHA = '1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const HEAD_SHA = '2222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
