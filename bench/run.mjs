@@ -9,7 +9,7 @@
 //     (`node <bundle>`, INPUT_* variables with action.yml's defaults, GITHUB_OUTPUT / GITHUB_STATE /
 //     GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH files, an event payload, RUNNER_TEMP) but with
 //     one input invalid so that it fails right at reading its inputs: build-test-image `build-args`
-//     (not key=value), run-tests `run` (empty), push-image `images` (empty), render-and-validate-manifests
+//     (not key=value), run-tests `run` (empty), push-image `repositories` (empty), render-and-validate-manifests
 //     `path` (empty), deploy `manifests` (empty). DOCKER_HOST points at a
 //     socket that does not exist, and every run must end with the action's own input error naming
 //     that input (else the measurement is refused), so no docker work is in the figure. Wall time
@@ -170,7 +170,7 @@ const epochNow = () => performance.timeOrigin + performance.now();
 const INVALID = {
   'build-test-image': { input: 'build-args', value: 'not-a-key-value-pair' },
   'run-tests': { input: 'run', value: '' },
-  'push-image': { input: 'images', value: '' },
+  'push-image': { input: 'repositories', value: '' },
   'render-and-validate-manifests': { input: 'path', value: '' },
   deploy: { input: 'manifests', value: '' },
 };
@@ -829,7 +829,7 @@ async function pipeline() {
     const built = kubelineJson('build-test-image', b);
     const t = await step('run-tests', ['--image', built.outputs.image, '--run', testCommand, '--results', '/reports', '--source-dir', context]);
     const tested = kubelineJson('run-tests', t);
-    const p = await step('push-image', ['--context', context, '--images', repo, '--tags', 'type=sha', '--tags', 'type=ref,event=branch', '--tags', 'type=raw,value=demo', '--username', user, '--secret-env', 'password=KUBELINE_REGISTRY_PASSWORD']);
+    const p = await step('push-image', ['--context', context, '--repositories', repo, '--tags', 'type=sha', '--tags', 'type=ref,event=branch', '--tags', 'type=raw,value=demo', '--username', user, '--secret-env', 'password=KUBELINE_REGISTRY_PASSWORD']);
     const pushed = kubelineJson('push-image', p);
     const total = Number(process.hrtime.bigint() - t0) / 1e6;
     localTags.add(testImage);

@@ -77,7 +77,7 @@ test('build-test-image → run-tests → push-image bundles, main and post steps
   expect(post.status).toBe(0);
 
   const repo = uniqueName('bundle');
-  const pushed = runBundle('push-image', { context: ctx, images: `${bed.registryNoAuth}/${repo}`, tags: 'type=sha\ntype=ref,event=branch', push: 'true', retries: '2' });
+  const pushed = runBundle('push-image', { context: ctx, repositories: `${bed.registryNoAuth}/${repo}`, tags: 'type=sha\ntype=ref,event=branch', push: 'true', retries: '2' });
   expect(pushed.status).toBe(0);
   expect(pushed.outputs.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
   expect(pushed.outputs.tags.split('\n')).toEqual([`${bed.registryNoAuth}/${repo}:main`, `${bed.registryNoAuth}/${repo}:sha-c0ffee0`]);

@@ -20,7 +20,7 @@ test('missing Dockerfile names the file input', async () => {
 });
 
 test('missing context folder names the context input', async () => {
-  const msg = failureOf(await act('push-image', { context: '/nonexistent/app', images: `${bed.registry}/x` }));
+  const msg = failureOf(await act('push-image', { context: '/nonexistent/app', repositories: `${bed.registry}/x` }));
   expect(msg).toContain("push-image: input 'context': folder '/nonexistent/app' does not exist");
 });
 
@@ -54,18 +54,18 @@ test('unreachable Docker says where it looked and how to fix it', async () => {
   // Whichever docker call meets it first, the message is the same.
   const unreachable = { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } };
   expect(failureOf(await act('run-tests', { image: 'x', run: 'true' }, unreachable))).toContain('Cannot reach the Docker engine at unix:///nonexistent/docker.sock');
-  expect(failureOf(await act('push-image', { context: demoDir, images: `${bed.registryNoAuth}/x` }, unreachable))).toContain(
+  expect(failureOf(await act('push-image', { context: demoDir, repositories: `${bed.registryNoAuth}/x` }, unreachable))).toContain(
     'Cannot reach the Docker engine at unix:///nonexistent/docker.sock',
   );
 });
 
 test('bad booleans, numbers and key=value lines are refused before any work', async () => {
-  expect(failureOf(await act('push-image', { images: 'x/y', push: 'maybe' }))).toContain("input 'push': 'maybe' is not a boolean. Use true or false.");
-  expect(failureOf(await act('push-image', { images: 'x/y', retries: '99' }))).toContain("input 'retries': 99 is out of range");
+  expect(failureOf(await act('push-image', { repositories: 'x/y', push: 'maybe' }))).toContain("input 'push': 'maybe' is not a boolean. Use true or false.");
+  expect(failureOf(await act('push-image', { repositories: 'x/y', retries: '99' }))).toContain("input 'retries': 99 is out of range");
   expect(failureOf(await act('build-test-image', { 'build-args': 'NOVALUE' }))).toContain("input 'build-args': 'NOVALUE' is not of the form key=value.");
-  expect(failureOf(await act('push-image', { images: '' }))).toContain("input 'images': is required");
-  expect(failureOf(await act('push-image', { images: 'x/y', username: 'u' }))).toContain("input 'password'");
-  expect(failureOf(await act('push-image', { context: demoDir, images: 'x/y', tags: 'type=semvar,pattern={{version}}' }))).toMatch(/input 'tags'.*semvar/);
+  expect(failureOf(await act('push-image', { repositories: '' }))).toContain("input 'repositories': is required");
+  expect(failureOf(await act('push-image', { repositories: 'x/y', username: 'u' }))).toContain("input 'password'");
+  expect(failureOf(await act('push-image', { context: demoDir, repositories: 'x/y', tags: 'type=semvar,pattern={{version}}' }))).toMatch(/input 'tags'.*semvar/);
   expect(failureOf(await act('run-tests', { image: '', run: 'true' }))).toContain("input 'image': is required");
   expect(failureOf(await act('run-tests', { image: 'kubeline-test/none:missing', run: 'true' }))).toContain(
     "input 'image': 'kubeline-test/none:missing' is not in the Docker engine",
@@ -74,7 +74,7 @@ test('bad booleans, numbers and key=value lines are refused before any work', as
 
 test('a wrong registry password names the credentials and pushes nothing', async () => {
   const repo = uniqueName('badpass');
-  const r = await act('push-image', { context: demoDir, images: `${bed.registry}/${repo}`, tags: 'ci', username: bed.user, password: 'wrong-password' });
+  const r = await act('push-image', { context: demoDir, repositories: `${bed.registry}/${repo}`, tags: 'ci', username: bed.user, password: 'wrong-password' });
   const msg = failureOf(r);
   expect(msg).toContain(`input 'password': ${bed.registry} rejected the credentials of user '${bed.user}'`);
   expect(r.log).not.toContain('wrong-password');
@@ -84,11 +84,11 @@ test('a wrong registry password names the credentials and pushes nothing', async
 
 test('pushing to an auth registry without credentials says which inputs to give', async () => {
   const repo = uniqueName('noauth');
-  const r = await act('push-image', { context: demoDir, images: `${bed.registry}/${repo}`, tags: 'ci', retries: '0' });
+  const r = await act('push-image', { context: demoDir, repositories: `${bed.registry}/${repo}`, tags: 'ci', retries: '0' });
   expect(failureOf(r)).toMatch(/input 'password': .*refused the push.*Give 'username' and 'password'/);
 });
 
 test('push-by-digest without buildx says it needs buildx', async () => {
-  const msg = failureOf(await act('push-image', { context: demoDir, images: `${bed.registryNoAuth}/x`, 'push-by-digest': 'true' }));
+  const msg = failureOf(await act('push-image', { context: demoDir, repositories: `${bed.registryNoAuth}/x`, 'push-by-digest': 'true' }));
   expect(msg).toContain("input 'push-by-digest': needs docker buildx");
 });

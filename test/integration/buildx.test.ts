@@ -37,7 +37,7 @@ test('build-test-image, run-tests and push-image work with docker buildx and say
 // needs the moby/buildkit image, which cannot be pulled here: so only the
 // refusal is tested on this machine; .github/workflows/e2e.yml runs the push.
 test('push-by-digest on the docker driver says which builder it needs', async () => {
-  const r = await act('push-image', { context: demoDir, images: `${bed.registryNoAuth}/${uniqueName('bydigest')}`, 'push-by-digest': 'true' }, { env });
+  const r = await act('push-image', { context: demoDir, repositories: `${bed.registryNoAuth}/${uniqueName('bydigest')}`, 'push-by-digest': 'true' }, { env });
   expect(r.conclusion).toBe('failure');
   expect(r.annotations.find((a) => a.level === 'error')?.message).toContain(
     "input 'push-by-digest': needs a buildx builder with the docker-container driver",

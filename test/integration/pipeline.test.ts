@@ -36,7 +36,7 @@ describe('example app pipeline', () => {
   });
 
   const pushDemo = () =>
-    act('push-image', { context: demoDir, images: `${bed.registry}/${repo}`, tags: 'type=sha\ntype=raw,value=ci', username: bed.user, password: bed.password });
+    act('push-image', { context: demoDir, repositories: `${bed.registry}/${repo}`, tags: 'type=sha\ntype=raw,value=ci', username: bed.user, password: bed.password });
 
   let digest = '';
   test('push-image builds the final stage from the cache, pushes every tag and proves the digest', async () => {
@@ -70,7 +70,7 @@ describe('example app pipeline', () => {
   });
 
   test('the post step logs out and leaves no docker config behind', async () => {
-    const r = await act('push-image', { context: demoDir, images: `${bed.registry}/${repo}`, tags: 'ci2', username: bed.user, password: bed.password });
+    const r = await act('push-image', { context: demoDir, repositories: `${bed.registry}/${repo}`, tags: 'ci2', username: bed.user, password: bed.password });
     expect(r.conclusion).toBe('success');
     expect(r.postExitCode).toBe(0);
     expect(r.log).toMatch(/Logged out of .* and removed the temporary docker config/);
@@ -87,7 +87,7 @@ describe('push-image options', () => {
     const repo = uniqueName('multi');
     const r = await act('push-image', {
       context: demoDir,
-      images: `${bed.registryNoAuth}/${repo}\n${bed.registry}/Acme/${repo}`,
+      repositories: `${bed.registryNoAuth}/${repo}\n${bed.registry}/Acme/${repo}`,
       tags: 'type=raw,value=one\ntype=raw,value=two',
       registry: bed.registry,
       username: bed.user,
@@ -104,7 +104,7 @@ describe('push-image options', () => {
 
   test('push: false builds and loads the image without pushing', async () => {
     const repo = uniqueName('local');
-    const r = await act('push-image', { context: demoDir, images: `${bed.registryNoAuth}/${repo}`, tags: 'local', push: 'false' });
+    const r = await act('push-image', { context: demoDir, repositories: `${bed.registryNoAuth}/${repo}`, tags: 'local', push: 'false' });
     expect(r.conclusion).toBe('success');
     expect(r.outputs.digest).toBe('');
     expect(r.outputs['image-id']).toMatch(/^sha256:/);

@@ -21,7 +21,7 @@ afterAll(() => proxy.close());
 afterEach(() => proxy.clearFaults());
 
 const push = (repo: string, extra: Record<string, string> = {}) =>
-  act('push-image', { context, images: `${proxy.host}/${repo}`, tags: 'ci', ...extra });
+  act('push-image', { context, repositories: `${proxy.host}/${repo}`, tags: 'ci', ...extra });
 
 test('503 twice, then the registry accepts: the push succeeds after two retries', async () => {
   const repo = uniqueName('flaky');

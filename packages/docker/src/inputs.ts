@@ -20,10 +20,14 @@ export function readBuildSettings(inputs: Inputs): BuildSettings {
 }
 
 /** push-image's inputs, validated before any work. */
-export function readPushSettings(inputs: Inputs): import('./push').PushSettings {
-  const images = inputs.list('images');
+/** Inputs renamed for one vocabulary across the actions (new name → old name), kept for one minor version. */
+const RENAMED = { repositories: 'images' };
+
+export function readPushSettings(given: Inputs): import('./push').PushSettings {
+  const inputs = given.withRenamed(RENAMED);
+  const images = inputs.list('repositories');
   if (images.length === 0) {
-    throw new ConfigurationError('is required: list one or more repositories, e.g. ghcr.io/acme/app.', 'images');
+    throw new ConfigurationError('is required: list one or more repositories, e.g. ghcr.io/acme/app.', 'repositories');
   }
   const username = inputs.string('username');
   const password = inputs.string('password');

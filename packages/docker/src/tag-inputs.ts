@@ -1,4 +1,4 @@
-/** The `images`, `tags` and `flavor` inputs in docker/metadata-action's syntax, read into rules. */
+/** The `repositories`, `tags` and `flavor` inputs in docker/metadata-action's syntax, read into rules. */
 import { ConfigurationError } from '@kubeline/toolkit';
 
 export const RULE_TYPES = ['schedule', 'semver', 'match', 'edge', 'ref', 'raw', 'sha'] as const;
@@ -238,7 +238,7 @@ export function parseImages(entries: string[]): string[] {
   const out: string[] = [];
   let seen = 0;
   for (const entry of entries.flatMap((e) => lines(e))) {
-    const fields = splitFields(entry, 'images');
+    const fields = splitFields(entry, 'repositories');
     const named = fields.some((f) => f.includes('='));
     const candidates: Array<{ name: string; enable: boolean }> = [];
     if (!named) {
@@ -252,11 +252,11 @@ export function parseImages(entries: string[]): string[] {
         if (key === 'name') image.name = value;
         else if (key === 'enable') {
           const v = value.toLowerCase();
-          if (v !== 'true' && v !== 'false') throw bad(`enable='${value}' in '${entry}' must be true or false.`, 'images');
+          if (v !== 'true' && v !== 'false') throw bad(`enable='${value}' in '${entry}' must be true or false.`, 'repositories');
           image.enable = v === 'true';
-        } else throw bad(`unknown attribute '${key}' in '${entry}'. Use name= and enable=.`, 'images');
+        } else throw bad(`unknown attribute '${key}' in '${entry}'. Use name= and enable=.`, 'repositories');
       }
-      if (!image.name) throw bad(`'${entry}' has no image name; write name=<registry>/<repository>.`, 'images');
+      if (!image.name) throw bad(`'${entry}' has no image name; write name=<registry>/<repository>.`, 'repositories');
       candidates.push(image);
     }
     for (const { name, enable } of candidates) {
@@ -264,18 +264,18 @@ export function parseImages(entries: string[]): string[] {
       const lower = name.toLowerCase();
       const lastSlash = lower.lastIndexOf('/');
       if (lower.includes('@') || lower.slice(lastSlash + 1).includes(':')) {
-        throw bad(`'${name}' includes a tag or digest; give only the repository (e.g. ghcr.io/org/app): tags come from the tags input.`, 'images');
+        throw bad(`'${name}' includes a tag or digest; give only the repository (e.g. ghcr.io/org/app): tags come from the tags input.`, 'repositories');
       }
       if (!REPOSITORY.test(lower)) {
         throw bad(
           `'${name}' is not a valid image repository. Use [registry[:port]/]path with letters, digits and . _ - separators, e.g. ghcr.io/org/app.`,
-          'images',
+          'repositories',
         );
       }
       if (enable && !out.includes(lower)) out.push(lower);
     }
   }
-  if (seen === 0) throw bad('no image given. Name at least one repository, e.g. ghcr.io/org/app.', 'images');
+  if (seen === 0) throw bad('no image given. Name at least one repository, e.g. ghcr.io/org/app.', 'repositories');
   return out;
 }
 

@@ -4,24 +4,28 @@ import { readBuildSettings, readPushSettings } from '@kubeline/docker';
 const read = (values: Record<string, string>) => readPushSettings(new Inputs(objectInputs(values)));
 
 describe('push-image inputs', () => {
+  test('images, the old name of repositories, still works', () => {
+    expect(read({ images: 'ghcr.io/acme/app' }).images).toEqual(['ghcr.io/acme/app']);
+  });
+
   test('defaults', () => {
-    const s = read({ images: 'ghcr.io/acme/app' });
+    const s = read({ repositories: 'ghcr.io/acme/app' });
     expect(s).toMatchObject({ images: ['ghcr.io/acme/app'], push: true, pushByDigest: false, shaLength: 7, retries: 4, login: undefined });
     expect(s.build).toMatchObject({ context: '.', file: '', target: '', noCache: false, buildArgs: [], secrets: [] });
   });
 
   test('login goes to the first image’s registry unless registry is given', () => {
-    expect(read({ images: 'ghcr.io/acme/app\n127.0.0.1:5000/app', username: 'u', password: 'p' }).login).toEqual({ registry: 'ghcr.io', username: 'u', password: 'p' });
-    expect(read({ images: 'ghcr.io/acme/app', registry: 'registry.example', username: 'u', password: 'p' }).login?.registry).toBe('registry.example');
+    expect(read({ repositories: 'ghcr.io/acme/app\n127.0.0.1:5000/app', username: 'u', password: 'p' }).login).toEqual({ registry: 'ghcr.io', username: 'u', password: 'p' });
+    expect(read({ repositories: 'ghcr.io/acme/app', registry: 'registry.example', username: 'u', password: 'p' }).login?.registry).toBe('registry.example');
   });
 
   test.each([
-    [{}, "input 'images': is required"],
-    [{ images: 'a/b', username: 'u' }, "input 'password': 'username' and 'password' go together; 'password' is empty."],
-    [{ images: 'a/b', password: 'p' }, "input 'username': 'username' and 'password' go together; 'username' is empty."],
-    [{ images: 'a/b', 'sha-length': '2' }, "input 'sha-length': 2 is out of range; use a number from 4 to 40."],
-    [{ images: 'a/b', 'push-by-digest': 'sometimes' }, "input 'push-by-digest': 'sometimes' is not a boolean."],
-    [{ images: 'a/b', secrets: 'token' }, "input 'secrets': 'token' is not of the form key=value."],
+    [{}, "input 'repositories': is required"],
+    [{ repositories: 'a/b', username: 'u' }, "input 'password': 'username' and 'password' go together; 'password' is empty."],
+    [{ repositories: 'a/b', password: 'p' }, "input 'username': 'username' and 'password' go together; 'username' is empty."],
+    [{ repositories: 'a/b', 'sha-length': '2' }, "input 'sha-length': 2 is out of range; use a number from 4 to 40."],
+    [{ repositories: 'a/b', 'push-by-digest': 'sometimes' }, "input 'push-by-digest': 'sometimes' is not a boolean."],
+    [{ repositories: 'a/b', secrets: 'token' }, "input 'secrets': 'token' is not of the form key=value."],
   ])('%p → %s', (values, message) => {
     expect(() => read(values as Record<string, string>)).toThrow(message);
   });
