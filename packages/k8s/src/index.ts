@@ -3,3 +3,4 @@ export * from './install-order';
 export * from './yaml-read';
 export * from './yaml-write';
 export * from './pod-specs';
+export * from './image-ref';

@@ -1,6 +1,6 @@
 /** The `images` input (`name=reference`) applied to every container of the bundle; image reference parsing. */
 import { ConfigurationError } from '@kubeline/toolkit';
-import { containerImages, containersOf, type FieldPath, objectRef, type ObjectRef, podSpecs } from '@kubeline/k8s';
+import { canonicalName, containerImages, containersOf, type FieldPath, objectRef, type ObjectRef, parseImage, podSpecs } from '@kubeline/k8s';
 import { type Finding, type Manifest } from './types';
 
 /** `name=reference` from the `images` input: every container whose image is `name` gets `reference`. */
@@ -20,28 +20,6 @@ export interface ImageReplacement {
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
-/** The parts of an image reference: `registry:5000/team/app:1.2@sha256:…`. */
-export function parseImage(reference: string): { name: string; tag?: string; digest?: string } {
-  let rest = reference;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) [rest, digest] = [rest.slice(0, at), rest.slice(at + 1)];
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) [rest, tag] = [rest.slice(0, colon), rest.slice(colon + 1)];
-  return { name: rest, tag, digest };
-}
-
-/** One spelling per image name: `nginx`, `library/nginx` and `docker.io/library/nginx` are the same. */
-export function canonicalName(name: string): string {
-  let parts = name.split('/');
-  const hasRegistry = parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost');
-  if (!hasRegistry) parts = ['docker.io', ...parts];
-  if (parts[0] === 'index.docker.io') parts[0] = 'docker.io';
-  if (parts[0] === 'docker.io' && parts.length === 2) parts = ['docker.io', 'library', parts[1]];
-  return parts.join('/');
-}
 
 function validateReference(line: string, name: string, reference: string): void {
   const { name: repo, tag, digest } = parseImage(reference);

@@ -1,7 +1,6 @@
 /** The policy checks (image-latest, privileged, resources, probes, …) and per-object suppressions. */
 import { CHECK_NAMES, type CheckName, type IgnoreRule, matchGlob, normalizePath, type PolicyConfig, type ResourceField } from './policy-config';
-import { parseImage } from './images';
-import { type ContainerAt, containersOf, describeObject, type FieldPath, isRecord, type KubeObject, type ObjectRef, objectRef, type PodSpecAt, podSpecs } from '@kubeline/k8s';
+import { type ContainerAt, containersOf, describeObject, parseImage, type FieldPath, isRecord, type KubeObject, type ObjectRef, objectRef, type PodSpecAt, podSpecs } from '@kubeline/k8s';
 import { type Finding, type Manifest } from './types';
 
 export {

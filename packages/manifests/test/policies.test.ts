@@ -1,5 +1,4 @@
 import { ConfigurationError } from '@kubeline/toolkit';
-import { parseImage } from '../src/images';
 import { checkPolicies, DEFAULT_POLICY, isSuppressed, parsePolicyConfig, type PolicyConfig } from '../src/policies';
 import { CHECK_NAMES, matchGlob } from '../src/policy-config';
 import type { KubeObject } from '@kubeline/k8s';
@@ -243,15 +242,6 @@ describe('each check', () => {
   test('images in custom resources are checked too', () => {
     const rollout = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'demo', labels: { 'app.kubernetes.io/name': 'demo' } }, spec: { template: demoWith((_d, c) => (c.image = 'demo:latest')).spec.template } };
     expect(run([rollout])).toEqual([expect.objectContaining({ rule: 'policy/image-latest', path: [...C, 'image'], object: expect.objectContaining({ kind: 'Rollout' }) })]);
-  });
-
-  test.each([
-    ['registry.local:5000/team/app', { name: 'registry.local:5000/team/app' }],
-    ['registry.local:5000/team/app:1.2', { name: 'registry.local:5000/team/app', tag: '1.2' }],
-    [`app:1.2@${DIGEST}`, { name: 'app', tag: '1.2', digest: DIGEST }],
-    [`app@${DIGEST}`, { name: 'app', digest: DIGEST }],
-  ])('parseImage(%s)', (image, parts) => {
-    expect(parseImage(image)).toEqual(parts);
   });
 
   describe('service-selects-workload', () => {
