@@ -1,256 +1,15 @@
-import * as core from '@actions/core';
-import { clone, describeObject, installRank, isRecord, type KubeObject, objectRef, type ObjectRef, parseYamlStream, refKey, splitApiVersion } from '@kubeline/k8s';
-import { ConfigurationError, ExternalError, errorMessage } from '@kubeline/toolkit';
-import { dump } from 'js-yaml';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, relative } from 'node:path';
-import { isForbidden, type KubeClient, MissingResourceTypeError } from './client';
+/** Server-side apply of a bundle: order (namespaces, CRDs, install order), ownership stamps, outcomes, dry run. */
+import { clone, describeObject, installRank, isRecord, type KubeObject, objectRef, type ObjectRef, refKey, splitApiVersion } from '@kubeline/k8s';
+import { ConfigurationError, ExternalError, errorMessage, log, sleep } from '@kubeline/toolkit';
+import { isForbidden, MissingResourceTypeError } from './api-errors';
+import type { KubeClient } from './client';
+import { objectDiff } from './diff';
+import { FIELD_MANAGER, isCrd, isNamespace, MANAGED_BY, MANAGED_BY_LABEL, RELEASE_ANNOTATION, SERVER_FIELDS } from './ownership';
 
-/** The field manager of every apply, and the name of the owner in managedFields. */
-export const FIELD_MANAGER = 'kubeline';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'kubeline';
-/** The release an applied object belongs to: prune only ever deletes objects that carry it. */
-export const RELEASE_ANNOTATION = 'kubeline.dev/release';
-
-// ---------------------------------------------------------------------------------------------
-// Reading the bundle
-
-const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-
-/**
- * The objects of a file or a folder of rendered YAML (the `manifests` output of
- * render-and-validate-manifests fits directly): `.yaml`, `.yml` and `.json` files, a folder read
- * recursively in path order, `kind: List` documents expanded. YAML is read as Kubernetes reads it
- * (YAML 1.1 scalars).
- */
-export async function readManifests(path: string, input = 'manifests'): Promise<KubeObject[]> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new ConfigurationError(`${path} does not exist.`, input);
-  }
-  const files: string[] = [];
-  if (info.isDirectory()) {
-    const walk = async (dir: string): Promise<void> => {
-      const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const entry of entries) {
-        if (entry.name.startsWith('.')) continue;
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) await walk(full);
-        else if (MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) files.push(full);
-      }
-    };
-    await walk(path);
-    if (files.length === 0) throw new ConfigurationError(`the folder ${path} has no .yaml, .yml or .json files.`, input);
-  } else files.push(path);
-
-  const objects: KubeObject[] = [];
-  for (const file of files) {
-    const name = info.isDirectory() ? join(relative(process.cwd(), path) || path, relative(path, file)) : file;
-    for (const doc of parseYamlStream(await readFile(file, 'utf8'))) {
-      if (doc.error) throw new ConfigurationError(`${name}:${doc.error.line}:${doc.error.column}: ${doc.error.message}`, input);
-      if (doc.value === undefined) continue;
-      if (!isRecord(doc.value)) throw new ConfigurationError(`${name}:${doc.firstLine + 1}: the document is not a Kubernetes object (a mapping with apiVersion and kind).`, input);
-      const value = doc.value as KubeObject;
-      if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
-        for (const item of value.items) if (isRecord(item)) objects.push(item as KubeObject);
-      } else objects.push(value);
-    }
-  }
-  return objects;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Order
-
-const isCrd = (o: { apiVersion: string; kind: string }): boolean => o.kind === 'CustomResourceDefinition' && splitApiVersion(o.apiVersion).group === 'apiextensions.k8s.io';
-const isNamespace = (o: { apiVersion: string; kind: string }): boolean => o.kind === 'Namespace' && o.apiVersion === 'v1';
-
-// ---------------------------------------------------------------------------------------------
-// Diff
-
-/** Fields the server owns: left out of a diff so it shows only what the manifest changes. */
-const SERVER_FIELDS = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
-
-/** An object as a diff shows it: without status and the server's bookkeeping. */
-export function normalizeForDiff(object: KubeObject | undefined): KubeObject | undefined {
-  if (!object) return undefined;
-  const copy = clone(object);
-  delete copy.status;
-  if (isRecord(copy.metadata)) {
-    for (const field of SERVER_FIELDS) delete copy.metadata[field];
-    if (isRecord(copy.metadata.annotations) && Object.keys(copy.metadata.annotations).length === 0) delete copy.metadata.annotations;
-  }
-  return copy;
-}
-
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/**
- * Secret values never reach a diff (it goes to the job summary and a PR comment): each changed
- * value shows as `***` before and after, as `kubectl diff` does, so a change is still visible.
- */
-export function redactSecrets(before: KubeObject | undefined, after: KubeObject | undefined): [KubeObject | undefined, KubeObject | undefined] {
-  const isSecret = (o?: KubeObject) => o?.kind === 'Secret' && o.apiVersion === 'v1';
-  if (!isSecret(before) && !isSecret(after)) return [before, after];
-  const b = before ? clone(before) : undefined;
-  const a = after ? clone(after) : undefined;
-  for (const field of ['data', 'stringData']) {
-    const bv = b && isRecord(b[field]) ? (b[field] as Record<string, unknown>) : undefined;
-    const av = a && isRecord(a[field]) ? (a[field] as Record<string, unknown>) : undefined;
-    for (const key of new Set([...Object.keys(bv ?? {}), ...Object.keys(av ?? {})])) {
-      const changed = bv?.[key] !== av?.[key];
-      if (bv && key in bv) bv[key] = changed ? '*** (before)' : '***';
-      if (av && key in av) av[key] = changed ? '*** (after)' : '***';
-    }
-  }
-  for (const o of [b, a]) {
-    const annotations = o && isRecord(o.metadata) && isRecord(o.metadata.annotations) ? o.metadata.annotations : undefined;
-    if (annotations && LAST_APPLIED in annotations) annotations[LAST_APPLIED] = '***';
-  }
-  return [b, a];
-}
-
-function splitLines(text: string): string[] {
-  if (text === '') return [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
-}
-
-type Op = ['=' | '-' | '+', string];
-
-/** Beyond this many differences a diff shows the whole object replaced: no quadratic blow-up. */
-const MAX_EDIT_DISTANCE = 2000;
-
-/** Myers' O((N+M)D) line diff (the algorithm of GNU diff and git), after trimming the common ends. */
-export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  const same = (lines: readonly string[]): Op[] => lines.map((l) => ['=', l]);
-  return [...same(a.slice(0, start)), ...middle(a.slice(start, endA), b.slice(start, endB)), ...same(a.slice(endA))];
-}
-
-function middle(A: readonly string[], B: readonly string[]): Op[] {
-  const N = A.length;
-  const M = B.length;
-  const replaceAll = (): Op[] => [...A.map((l): Op => ['-', l]), ...B.map((l): Op => ['+', l])];
-  if (N === 0 || M === 0) return replaceAll();
-  const max = Math.min(N + M, MAX_EDIT_DISTANCE);
-  const offset = max + 1;
-  const v = new Int32Array(2 * max + 3);
-  const trace: Int32Array[] = [];
-  let found = -1;
-  for (let d = 0; d <= max && found < 0; d++) {
-    trace.push(v.slice(offset - d - 1, offset + d + 2));
-    for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1]) ? v[offset + k + 1] : v[offset + k - 1] + 1;
-      let y = x - k;
-      while (x < N && y < M && A[x] === B[y]) {
-        x++;
-        y++;
-      }
-      v[offset + k] = x;
-      if (x >= N && y >= M) {
-        found = d;
-        break;
-      }
-    }
-  }
-  if (found < 0) return replaceAll();
-  const ops: Op[] = [];
-  let x = N;
-  let y = M;
-  for (let d = found; d >= 0; d--) {
-    const w = trace[d];
-    const get = (k: number) => w[k + d + 1];
-    const k = x - y;
-    const prevK = k === -d || (k !== d && get(k - 1) < get(k + 1)) ? k + 1 : k - 1;
-    const prevX = get(prevK);
-    const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) {
-      ops.push(['=', A[x - 1]]);
-      x--;
-      y--;
-    }
-    if (d > 0) {
-      if (x === prevX) ops.push(['+', B[y - 1]]);
-      else ops.push(['-', A[x - 1]]);
-    }
-    x = prevX;
-    y = prevY;
-  }
-  return ops.reverse();
-}
-
-/** A unified diff (`---`, `+++`, `@@` hunks with `context` lines around changes); '' when equal. */
-export function unifiedDiff(before: string, after: string, labels: { from: string; to: string }, context = 3): string {
-  if (before === after) return '';
-  const ops = diffLines(splitLines(before), splitLines(after));
-  const changes: number[] = [];
-  ops.forEach(([t], i) => t !== '=' && changes.push(i));
-  if (changes.length === 0) return '';
-  // Line numbers (0-based) of each op in a and b.
-  const aAt: number[] = [];
-  const bAt: number[] = [];
-  let ai = 0;
-  let bi = 0;
-  for (const [t] of ops) {
-    aAt.push(ai);
-    bAt.push(bi);
-    if (t !== '+') ai++;
-    if (t !== '-') bi++;
-  }
-  const out = [`--- ${labels.from}`, `+++ ${labels.to}`];
-  for (let h = 0; h < changes.length; ) {
-    const start = Math.max(0, changes[h] - context);
-    let end = Math.min(ops.length, changes[h] + context + 1);
-    let j = h + 1;
-    while (j < changes.length && changes[j] - context <= end) {
-      end = Math.min(ops.length, changes[j] + context + 1);
-      j++;
-    }
-    const slice = ops.slice(start, end);
-    const aCount = slice.filter(([t]) => t !== '+').length;
-    const bCount = slice.filter(([t]) => t !== '-').length;
-    const aStart = aAt[start] + (aCount ? 1 : 0);
-    const bStart = bAt[start] + (bCount ? 1 : 0);
-    out.push(`@@ -${aStart},${aCount} +${bStart},${bCount} @@`);
-    for (const [t, line] of slice) out.push(`${t === '=' ? ' ' : t}${line}`);
-    h = j;
-  }
-  return out.join('\n') + '\n';
-}
-
-const toYaml = (o: KubeObject | undefined): string => (o ? dump(o, { noRefs: true, lineWidth: -1 }) : '');
-
-/** `apps/v1 Deployment web -n shop`-like label of an object in a diff header. */
-function diffLabel(ref: ObjectRef): string {
-  return `${ref.apiVersion}/${ref.kind}${ref.namespace ? `/${ref.namespace}` : ''}/${ref.name}`;
-}
-
-/** The diff of one object, live against desired, without server fields, status or secret values. */
-export function objectDiff(ref: ObjectRef, live: KubeObject | undefined, desired: KubeObject | undefined): string {
-  const [before, after] = redactSecrets(normalizeForDiff(live), normalizeForDiff(desired));
-  return unifiedDiff(toYaml(before), toYaml(after), {
-    from: before ? `live/${diffLabel(ref)}` : '/dev/null',
-    to: after ? `desired/${diffLabel(ref)}` : '/dev/null',
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Apply
-
+/** What an apply did to one object (in a dry run: would do). */
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
 
+/** One object of the bundle, applied. */
 export interface AppliedObject {
   ref: ObjectRef;
   outcome: ApplyOutcome;
@@ -262,6 +21,7 @@ export interface AppliedObject {
   note?: string;
 }
 
+/** How `applyBundle` applies: where, with which ownership, for real or as a dry run. */
 export interface ApplyOptions {
   /** The target namespace: namespaced objects without one go there (the `namespace` input, else the context's). */
   namespace: string;
@@ -277,10 +37,11 @@ export interface ApplyOptions {
   crdTimeoutMs?: number;
   /** Objects of one kind applied at once; default 8. */
   concurrency?: number;
-  /** One line per object and phase; default core.info. */
+  /** One line per object and phase; default the job log. */
   log?: (line: string) => void;
 }
 
+/** What `applyBundle` did. */
 export interface ApplyResult {
   /** In apply order: namespaces, CRDs, then the rest by kind. */
   objects: AppliedObject[];
@@ -296,6 +57,7 @@ export interface ApplyResult {
   dryRun: boolean;
 }
 
+/** One object the server refused, and its error. */
 export interface ApplyFailure {
   ref: ObjectRef;
   error: Error;
@@ -448,7 +210,6 @@ function failureMessage(failures: ApplyFailure[]): string {
   return `${failures.length} objects failed to apply:\n${shown.join('\n')}${failures.length > 10 ? `\n- … and ${failures.length - 10} more` : ''}`;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Applies a bundle with server-side apply under the field manager `kubeline` (`force` only with
@@ -459,7 +220,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * changes. A failure stops before the next kind and throws ApplyError with what was applied.
  */
 export async function applyBundle(client: KubeClient, objects: readonly KubeObject[], options: ApplyOptions): Promise<ApplyResult> {
-  const log = options.log ?? ((line: string) => core.info(line));
+  const info = options.log ?? log.info;
   const dryRun = options.dryRun ?? false;
   checkObjects(objects);
   const crds = bundleCrds(objects);
@@ -524,7 +285,7 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
       await createNamespace(client, ns);
     }
     result.createdNamespaces.push(ns);
-    log(`${dryRun ? 'would create' : 'created'} namespace ${ns} (create-namespace)`);
+    info(`${dryRun ? 'would create' : 'created'} namespace ${ns} (create-namespace)`);
   }
 
   const befores = dryRun ? new Map<string, Before | null>() : await liveState(client, plans.filter((p) => !p.newType));
@@ -554,7 +315,7 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
       try {
         const applied = await applyOne(plan);
         done.push(applied);
-        log(`${dryRun ? `would be ${applied.outcome}` : applied.outcome}: ${describeObject(plan.ref)}${applied.note ? ` (${applied.note})` : ''}`);
+        info(`${dryRun ? `would be ${applied.outcome}` : applied.outcome}: ${describeObject(plan.ref)}${applied.note ? ` (${applied.note})` : ''}`);
       } catch (err) {
         failures.push({ ref: plan.ref, error: namespaceHint(err, plan) });
       }
@@ -576,7 +337,7 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
   const crdPlans = plans.filter((p) => isCrd(p.ref));
   await runPhase(crdPlans);
   if (!dryRun && crdPlans.length) {
-    await Promise.all(crdPlans.map((p) => waitEstablished(client, p.ref.name, options.crdTimeoutMs ?? 60_000, log)));
+    await Promise.all(crdPlans.map((p) => waitEstablished(client, p.ref.name, options.crdTimeoutMs ?? 60_000, info)));
     for (const crd of crds.values()) for (const v of crd.versions) client.forgetDiscovery(`${crd.group}/${v}`);
   }
 
@@ -645,7 +406,7 @@ async function liveState(client: KubeClient, plans: Plan[]): Promise<Map<string,
 }
 
 /** Waits until a CRD is Established (its API served); fails when its names are not accepted or time runs out. */
-export async function waitEstablished(client: KubeClient, name: string, timeoutMs: number, log: (line: string) => void = core.info): Promise<void> {
+export async function waitEstablished(client: KubeClient, name: string, timeoutMs: number, info: (line: string) => void = log.info): Promise<void> {
   const ref = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name };
   const deadline = Date.now() + timeoutMs;
   let conditions: Array<{ type?: string; status?: string; reason?: string; message?: string }> = [];
@@ -655,7 +416,7 @@ export async function waitEstablished(client: KubeClient, name: string, timeoutM
     const established = conditions.find((c) => c.type === 'Established');
     const names = conditions.find((c) => c.type === 'NamesAccepted');
     if (established?.status === 'True') {
-      if (polls > 0) log(`CustomResourceDefinition ${name} is Established`);
+      if (polls > 0) info(`CustomResourceDefinition ${name} is Established`);
       return;
     }
     if (names?.status === 'False') throw new ExternalError(`CustomResourceDefinition ${name}: its names are not accepted (${names.reason}): ${names.message}`);

@@ -1,34 +1,13 @@
+/** The one Kubernetes API client: transport with client-node's credentials, retries, error answers, and the verbs. */
 import { IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { describeObject, type KubeObject, objectRef, type ObjectRef, splitApiVersion } from '@kubeline/k8s';
-import { ExternalError, errorMessage, parseRetryAfter, type RetryOptions, withRetries } from '@kubeline/toolkit';
+import { type KubeObject, objectRef, type ObjectRef } from '@kubeline/k8s';
+import { ExternalError, errorMessage, networkErrorCode, parseRetryAfter, type RetryOptions, sleep, withRetries } from '@kubeline/toolkit';
 import { createHash } from 'node:crypto';
 import type https from 'node:https';
+import { type ApiStatus, apiErrorMessage, isTransient, KubeApiError, type RequestTarget, UnreachableError } from './api-errors';
+import { Discovery, type ResourceInfo } from './discovery';
 
-
-/** A resource type as the API server's discovery describes it. */
-export interface ResourceInfo {
-  /** '' for the core group. */
-  group: string;
-  version: string;
-  kind: string;
-  /** The plural resource name used in URLs and RBAC rules: `deployments`. */
-  resource: string;
-  namespaced: boolean;
-  verbs: string[];
-}
-
-/** What a request is about: named in every error it can end in. */
-export interface RequestTarget {
-  /** The RBAC verb: get, list, watch, create, update, patch, delete. */
-  verb: string;
-  group?: string;
-  resource?: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-  kind?: string;
-}
-
+/** One request to the API server, as `KubeClient.request` takes it. */
 export interface RequestOptions {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The path below the server URL, starting with `/`. */
@@ -47,54 +26,14 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** A response with a 2xx (or allowed) status: its body parsed from JSON when it is JSON. */
 export interface KubeResponse<T = KubeObject> {
   status: number;
   body: T;
   headers: Record<string, string>;
 }
 
-/** The `Status` object the API server answers errors with. */
-export interface ApiStatus {
-  /** `Status` when the API server wrote the answer; absent when something in front of it did. */
-  kind?: string;
-  message?: string;
-  reason?: string;
-  code?: number;
-  details?: {
-    name?: string;
-    group?: string;
-    kind?: string;
-    causes?: Array<{ reason?: string; message?: string; field?: string }>;
-    retryAfterSeconds?: number;
-  };
-}
-
-/**
- * An error answer of the API server, with a message that says what to do about it: a 403 names the
- * verb, resource, namespace and user and prints the RBAC rule that would allow it; a 409 apply
- * conflict names the other field managers and their fields; a 422 names the object and lists the
- * server's causes.
- */
-export class KubeApiError extends ExternalError {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly reason: string,
-    readonly apiStatus: ApiStatus = {},
-    readonly target?: RequestTarget,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-  }
-}
-
-export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.status === 404;
-export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409;
-export const isForbidden = (err: unknown): boolean => err instanceof KubeApiError && err.status === 403;
-
-/** The API server could not be reached (after the retries). */
-export class UnreachableError extends ExternalError {}
-
+/** How a KubeClient retries, times out and names things. */
 export interface ClientOptions {
   /** Retries of a transient failure (connection refused/reset, 5xx, 429); default 4. */
   retries?: number;
@@ -109,39 +48,6 @@ export interface ClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
-/** The error code (`ECONNREFUSED`…) somewhere in an error's cause chain. */
-function networkCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    const name = (e as { name?: unknown }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') return 'ETIMEDOUT';
-    if (Array.isArray((e as { errors?: unknown }).errors)) {
-      for (const inner of (e as { errors: unknown[] }).errors) {
-        const c = networkCode(inner);
-        if (c) return c;
-      }
-    }
-  }
-  return undefined;
-}
-
 /** The innermost message of an error's cause chain (`connect ECONNREFUSED 127.0.0.1:1`). */
 function rootMessage(err: unknown): string {
   let e: unknown = err;
@@ -149,20 +55,6 @@ function rootMessage(err: unknown): string {
   // Errors from undici may come from another realm (instanceof Error fails): read the message as a field.
   const message = (e as { message?: unknown })?.message;
   return typeof message === 'string' && message ? message : errorMessage(e);
-}
-
-/** Statuses and failures worth another attempt; everything else fails at once. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof KubeApiError) {
-    if (err.status === 429 || err.status === 502 || err.status === 503 || err.status === 504) return true;
-    // A 500 is retried when the server says it is an internal or timeout error, or when something in
-    // front of it answered (no Status body). Apply's "failed to create typed patch object" is a 500
-    // without a reason that no retry will fix.
-    if (err.status === 500) return err.apiStatus.kind !== 'Status' || ['InternalError', 'ServerTimeout', 'Timeout'].includes(err.apiStatus.reason ?? '');
-    return false;
-  }
-  if (err instanceof UnreachableError) return true;
-  return false;
 }
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|HOSTNAME|ALTNAME|DEPTH_ZERO/;
@@ -173,117 +65,6 @@ function tlsCode(err: unknown): string | undefined {
     if (typeof code === 'string' && TLS_CODES.test(code)) return code;
   }
   return undefined;
-}
-
-/** `deployments.apps`, `pods`: a resource as RBAC and error messages spell it. */
-export function qualifiedResource(resource: string, group = ''): string {
-  return group ? `${resource}.${group}` : resource;
-}
-
-/**
- * The RBAC rule that would allow a denied request, as a Role (or ClusterRole for cluster-scoped
- * resources) to add to the deploying identity.
- */
-export function rbacRuleSnippet(target: RequestTarget): string {
-  const cluster = !target.namespace;
-  const resource = target.subresource ? `${target.resource}/${target.subresource}` : (target.resource ?? '*');
-  return [
-    'apiVersion: rbac.authorization.k8s.io/v1',
-    `kind: ${cluster ? 'ClusterRole' : 'Role'}`,
-    'metadata:',
-    '  name: kubeline-deploy',
-    ...(cluster ? [] : [`  namespace: ${target.namespace}`]),
-    'rules:',
-    `  - apiGroups: ["${target.group ?? ''}"]`,
-    `    resources: ["${resource}"]`,
-    `    verbs: ["${target.verb}"]`,
-  ].join('\n');
-}
-
-/** Reads `User "x" cannot patch resource "deployments" in API group "apps" in the namespace "y"`. */
-export function parseForbidden(message: string): Partial<RequestTarget> & { user?: string } {
-  const m = /User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/.exec(message);
-  if (!m) return {};
-  const [resource, subresource] = m[3].split('/');
-  return { user: m[1], verb: m[2], resource, subresource, group: m[4] ?? '', namespace: m[5] };
-}
-
-function targetName(target?: RequestTarget): string {
-  if (!target) return '';
-  if (target.kind && target.name) return describeObject({ apiVersion: '', kind: target.kind, name: target.name, namespace: target.namespace });
-  if (target.resource) return `${qualifiedResource(target.resource, target.group)}${target.name ? ` ${target.name}` : ''}${target.namespace ? ` in namespace ${target.namespace}` : ''}`;
-  return '';
-}
-
-/** The owners of the conflicting fields in a 409 from server-side apply: manager → fields. */
-export function parseApplyConflicts(status: ApiStatus): Map<string, string[]> {
-  const owners = new Map<string, string[]>();
-  for (const cause of status.details?.causes ?? []) {
-    if (cause.reason !== 'FieldManagerConflict') continue;
-    const manager = /conflict with "([^"]*)"/.exec(cause.message ?? '')?.[1] ?? '(unknown manager)';
-    const fields = owners.get(manager) ?? [];
-    fields.push(cause.field ?? '(unknown field)');
-    owners.set(manager, fields);
-  }
-  if (owners.size === 0 && status.message) {
-    // Old servers put everything in the message: `conflict with "other": .spec.replicas`.
-    for (const m of status.message.matchAll(/conflicts? with "([^"]*)"(?: using [^:]+)?: ([^\n]+)/g)) {
-      owners.set(m[1], m[2].split(/,\s*/));
-    }
-  }
-  return owners;
-}
-
-/** The message for an API error answer: what failed, why, and what to do. */
-export function apiErrorMessage(status: number, body: ApiStatus, target: RequestTarget | undefined, user: string | undefined): string {
-  const what = targetName(target);
-  const server = body.message ?? `HTTP ${status}`;
-  switch (status) {
-    case 401:
-      return `the API server rejected the credentials of ${user ? `user "${user}"` : 'the kubeconfig user'} (401 Unauthorized): the token or client certificate is missing, expired or for another cluster. Refresh the kubeconfig (or the secret it comes from).`;
-    case 403: {
-      const parsed = parseForbidden(server);
-      const t: RequestTarget = { verb: target?.verb ?? 'get', ...target, ...stripUndefined(parsed) };
-      const who = parsed.user ?? user ?? 'the deploying identity';
-      const where = t.namespace ? `in namespace "${t.namespace}"` : 'at cluster scope';
-      const res = qualifiedResource(t.subresource ? `${t.resource}/${t.subresource}` : (t.resource ?? '?'), t.group);
-      return (
-        `forbidden: ${who} cannot ${t.verb} ${res} ${where}${what ? ` (${what})` : ''}.\n` +
-        `Grant it with a ${t.namespace ? 'Role' : 'ClusterRole'} bound to ${who}, for example:\n${rbacRuleSnippet(t)}\n` +
-        `(deploy needs get, list, watch, create and patch on what it applies, delete for prune, and get/create/update/delete on leases.coordination.k8s.io for its lock.)\nServer: ${server}`
-      );
-    }
-    case 404:
-      return `${what || 'object'} not found: ${server}`;
-    case 409: {
-      const owners = parseApplyConflicts(body);
-      if (owners.size > 0) {
-        const list = [...owners].map(([manager, fields]) => `  - "${manager}" owns ${fields.join(', ')}`).join('\n');
-        return (
-          `${what ? `${what}: ` : ''}server-side apply conflict: fields in the manifest are managed by another field manager:\n${list}\n` +
-          `Remove them from the manifest, stop the other manager from changing them, or set force-conflicts: true to take them over.`
-        );
-      }
-      if (body.reason === 'AlreadyExists') return `${what || 'object'} already exists: ${server}`;
-      return `${what ? `${what}: ` : ''}conflict: ${server} (someone else changed it at the same time; run again).`;
-    }
-    case 400:
-    case 422: {
-      const causes = (body.details?.causes ?? []).map((c) => `  - ${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`);
-      return `${what || 'object'} is invalid${causes.length ? ':\n' + causes.join('\n') : `: ${server}`}${causes.length ? `\nServer: ${server}` : ''}`;
-    }
-    case 429:
-      return `the API server is throttling requests (429 Too Many Requests)${what ? ` for ${what}` : ''}: ${server}`;
-    default:
-      if (status === 500 && /failed to create typed patch object|field not declared in schema/.test(server)) {
-        return `${what || 'object'} is invalid: ${server}`;
-      }
-      return `${what ? `${what}: ` : ''}the API server answered ${status}: ${server}`;
-  }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function queryString(query: RequestOptions['query']): string {
@@ -300,22 +81,6 @@ function serverDate(headers: Record<string, string>): number | undefined {
   return Number.isNaN(date) ? undefined : date;
 }
 
-/** Waits `ms`, or less when the signal aborts first. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-const groupVersionPath = (apiVersion: string): string => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
-
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 /** Keeps the connection pool client-node makes instead of setting it on the request. */
@@ -325,9 +90,6 @@ class CapturingContext extends RequestContext {
     this.captured = dispatcher;
   }
 }
-
-/** A missing resource type: the CRD is not installed or the apiVersion is wrong. */
-export class MissingResourceTypeError extends KubeApiError {}
 
 /**
  * The one wrapper around the Kubernetes API. It takes authentication from client-node's KubeConfig
@@ -346,7 +108,7 @@ export class KubeClient {
   requests = 0;
   private readonly http = new IsomorphicFetchHttpLibrary();
   private readonly dispatchers = new Map<string, Dispatcher | undefined>();
-  private readonly groupVersions = new Map<string, Promise<ResourceInfo[] | undefined>>();
+  private readonly discovery: Discovery;
   private readonly retry: Omit<RetryOptions, 'what' | 'isRetryable'>;
   private readonly timeoutMs: number;
 
@@ -360,7 +122,8 @@ export class KubeClient {
     this.server = cluster.server.replace(/\/+$/, '');
     this.user = options.user ?? kubeConfig.getCurrentUser()?.name;
     const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
-    this.defaultNamespace = options.defaultNamespace ?? context?.namespace ?? 'default';
+    this.defaultNamespace = options.defaultNamespace || context?.namespace || 'default';
+    this.discovery = new Discovery((request) => this.request(request), this.defaultNamespace);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retry = {
       retries: options.retries ?? 4,
@@ -386,7 +149,8 @@ export class KubeClient {
           ...this.retry,
           what: `Kubernetes API ${what}`,
           isRetryable: (err) => !signal?.aborted && isTransient(err),
-          sleep: this.retry.sleep ?? (signal ? (ms) => abortableSleep(ms, signal) : undefined),
+          // Cut short when the caller stops: the next attempt then rejects with the signal's reason.
+          sleep: this.retry.sleep ?? ((ms) => sleep(ms, signal)),
         },
       );
     } catch (err) {
@@ -435,7 +199,7 @@ export class KubeClient {
           `TLS with the API server at ${this.server} failed (${tls}: ${rootMessage(err)}): the kubeconfig's certificate-authority-data does not match the server's certificate, or the server address is not one its certificate names.`,
         );
       }
-      const code = networkCode(err);
+      const code = networkErrorCode(err);
       if (code) throw new UnreachableError(code === 'ETIMEDOUT' ? `no answer in ${(options.timeoutMs ?? this.timeoutMs) / 1000} s` : rootMessage(err));
       throw err;
     }
@@ -493,81 +257,24 @@ export class KubeClient {
     return new ExternalError(`could not load the credentials of kubeconfig user "${user?.name ?? '?'}": ${detail}`);
   }
 
-  /** The resource list of one group version, cached; undefined when the server does not serve it. */
-  private groupVersion(apiVersion: string, refresh = false): Promise<ResourceInfo[] | undefined> {
-    let cached = this.groupVersions.get(apiVersion);
-    if (!cached || refresh) {
-      cached = this.request<{ resources?: Array<{ name: string; kind: string; namespaced: boolean; verbs?: string[] }> }>({
-        method: 'GET',
-        path: groupVersionPath(apiVersion),
-        allow: [404],
-        target: { verb: 'get', resource: apiVersion },
-      }).then((r) => {
-        if (r.status === 404) return undefined;
-        const { group, version } = splitApiVersion(apiVersion);
-        return (r.body.resources ?? [])
-          .filter((x) => !x.name.includes('/'))
-          .map((x) => ({ group, version, kind: x.kind, resource: x.name, namespaced: x.namespaced, verbs: x.verbs ?? [] }));
-      });
-      // A failed discovery is not cached.
-      cached.catch(() => this.groupVersions.delete(apiVersion));
-      this.groupVersions.set(apiVersion, cached);
-    }
-    return cached;
-  }
-
   /** Forget what discovery said (all of it, or one group version): after CRDs are Established. */
   forgetDiscovery(apiVersion?: string): void {
-    if (apiVersion) this.groupVersions.delete(apiVersion);
-    else this.groupVersions.clear();
+    this.discovery.forget(apiVersion);
   }
 
   /** Kind → resource and scope; a kind the server does not serve fails saying its CRD or API is missing. */
-  async resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo> {
-    let list = await this.groupVersion(apiVersion);
-    let found = list?.find((r) => r.kind === kind);
-    if (!found) {
-      list = await this.groupVersion(apiVersion, true);
-      found = list?.find((r) => r.kind === kind);
-    }
-    if (found) return found;
-    const { group } = splitApiVersion(apiVersion);
-    let served = '';
-    if (group && !list) {
-      const g = await this.request<{ versions?: Array<{ groupVersion: string }> }>({ method: 'GET', path: `/apis/${group}`, allow: [404] });
-      const versions = g.status === 200 ? (g.body.versions ?? []).map((v) => v.groupVersion) : [];
-      if (versions.length) served = ` The server serves ${group} as ${versions.join(', ')}: change apiVersion.`;
-    } else if (list) {
-      served = ` ${apiVersion} has no kind ${kind} (check the spelling; it has ${list.map((r) => r.kind).slice(0, 12).join(', ')}${list.length > 12 ? ', …' : ''}).`;
-    }
-    const missing = group && !group.endsWith('.k8s.io') && !['apps', 'batch', 'policy', 'autoscaling'].includes(group);
-    throw new MissingResourceTypeError(
-      `the cluster has no API for kind ${kind} in ${apiVersion}.${served}` +
-        (missing && !served ? ` Install its CustomResourceDefinition first, or put the CRD in the same bundle (it is applied and Established before the objects that use it).` : '') +
-        (!missing && !served ? ' The API may have been removed in this Kubernetes version.' : ''),
-      404,
-      'NotFound',
-      {},
-      { verb: 'get', kind, resource: apiVersion },
-    );
+  resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    return this.discovery.resourceFor(apiVersion, kind);
   }
 
   /** The collection URL of a kind (in a namespace for namespaced kinds) and what discovery says of it. */
-  async collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<{ path: string; info: ResourceInfo; namespace?: string }> {
-    const info = await this.resourceFor(apiVersion, kind);
-    const ns = info.namespaced ? (namespace ?? this.defaultNamespace) : undefined;
-    const base = groupVersionPath(apiVersion);
-    return { path: ns ? `${base}/namespaces/${encodeURIComponent(ns)}/${info.resource}` : `${base}/${info.resource}`, info, namespace: ns };
+  collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<{ path: string; info: ResourceInfo; namespace?: string }> {
+    return this.discovery.collectionPath(apiVersion, kind, namespace);
   }
 
   /** The URL of one object, and the target naming it in errors. */
-  async objectPath(ref: ObjectRef, verb: string): Promise<{ path: string; info: ResourceInfo; target: RequestTarget }> {
-    const { path, info, namespace } = await this.collectionPath(ref.apiVersion, ref.kind, ref.namespace);
-    return {
-      path: `${path}/${encodeURIComponent(ref.name)}`,
-      info,
-      target: { verb, group: info.group, resource: info.resource, namespace, name: ref.name, kind: ref.kind },
-    };
+  objectPath(ref: ObjectRef, verb: string): Promise<{ path: string; info: ResourceInfo; target: RequestTarget }> {
+    return this.discovery.objectPath(ref, verb);
   }
 
   /** The live object, or undefined when it does not exist. */
@@ -691,7 +398,7 @@ export class KubeClient {
     options: { uid?: string; resourceVersion?: string; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; dryRun?: boolean } = {},
   ): Promise<boolean> {
     const { path, target } = await this.objectPath(ref, 'delete');
-    const preconditions = options.uid || options.resourceVersion ? stripUndefined({ uid: options.uid, resourceVersion: options.resourceVersion }) : undefined;
+    const preconditions = options.uid || options.resourceVersion ? { uid: options.uid, resourceVersion: options.resourceVersion } : undefined;
     const r = await this.request({
       method: 'DELETE',
       path,

@@ -1,7 +1,7 @@
-import * as core from '@actions/core';
+/** The way to the cluster: the kubeconfig input, KUBECONFIG or the pod's service account, checked before any request. */
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigurationError, errorMessage, isExecutableFile, which } from '@kubeline/toolkit';
-import { load } from 'js-yaml';
+import { isRecord, parseYamlStream } from '@kubeline/k8s';
+import { ConfigurationError, errorMessage, isExecutableFile, log, stepState, which } from '@kubeline/toolkit';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -11,8 +11,10 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 /** GITHUB_STATE key of the kubeconfig file written from the input, for the post step. */
 export const KUBECONFIG_STATE = 'kubeline-kubeconfig';
 
+/** Where the credentials came from: the `kubeconfig` input, KUBECONFIG, or the pod's service account. */
 export type KubeconfigSource = 'input' | 'KUBECONFIG' | 'in-cluster';
 
+/** What `connect` reads, and the step state and masking it uses (a test passes its own). */
 export interface ConnectOptions {
   /** The `kubeconfig` input: kubeconfig YAML or base64 of it; empty to fall back to KUBECONFIG, then in-cluster. */
   kubeconfig?: string;
@@ -78,7 +80,19 @@ export function decodeKubeconfigInput(value: string): string {
 }
 
 type Raw = Record<string, unknown>;
-const isRecord = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The one document of a kubeconfig, read as client-go reads it (YAML 1.1), or why it is not YAML in
+ * the words client-node's reader would use: `<reason> (<line>:<column>)`, several documents, none.
+ */
+function readKubeconfigYaml(text: string): { value: unknown } | { error: string } {
+  const documents = parseYamlStream(text);
+  const failed = documents.find((doc) => doc.error)?.error;
+  if (failed) return { error: `${failed.message} (${failed.line}:${failed.column})` };
+  if (documents.length > 1) return { error: 'expected a single document in the stream, but found more' };
+  if (documents[0]?.value === undefined) return { error: 'expected a document, but the input is empty' };
+  return { value: documents[0].value };
+}
 
 function named(list: unknown, what: string, where: string): Array<{ name: string; value: Raw }> {
   if (list === undefined || list === null) return [];
@@ -98,12 +112,9 @@ function named(list: unknown, what: string, where: string): Array<{ name: string
  * the context that will be used.
  */
 export function checkKubeconfig(text: string, where: string, context?: string, baseDir?: string): { doc: Raw; context: string } {
-  let doc: unknown;
-  try {
-    doc = load(text);
-  } catch (err) {
-    throw new ConfigurationError(`${where} is not valid YAML: ${errorMessage(err).split('\n')[0]}`);
-  }
+  const read = readKubeconfigYaml(text);
+  if ('error' in read) throw new ConfigurationError(`${where} is not valid YAML: ${read.error}`);
+  const doc = read.value;
   if (!isRecord(doc)) throw new ConfigurationError(`${where} is not a kubeconfig (a YAML mapping with clusters, users and contexts)`);
   if (doc.kind !== undefined && doc.kind !== 'Config') throw new ConfigurationError(`${where} is a ${String(doc.kind)}, not a kubeconfig (kind: Config)`);
   const clusters = named(doc.clusters, 'clusters', where);
@@ -198,9 +209,9 @@ function secretsOf(doc: Raw): string[] {
  */
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
   const env = options.env ?? process.env;
-  const saveState = options.saveState ?? core.saveState;
-  const getState = options.getState ?? core.getState;
-  const setSecret = options.setSecret ?? core.setSecret;
+  const saveState = options.saveState ?? stepState.save;
+  const getState = options.getState ?? stepState.get;
+  const setSecret = options.setSecret ?? log.mask;
   const input = options.kubeconfig?.trim() ? options.kubeconfig : '';
 
   let text: string;
@@ -258,11 +269,8 @@ function connectMerged(files: string[], options: ConnectOptions, env: NodeJS.Pro
   for (const [i, file] of files.entries()) {
     const text = readFileSync(file, 'utf8');
     // Each file on its own may lack contexts (kubectl merges them): check only that it parses.
-    try {
-      load(text);
-    } catch (err) {
-      throw new ConfigurationError(`the kubeconfig ${file} (KUBECONFIG) is not valid YAML: ${errorMessage(err).split('\n')[0]}`);
-    }
+    const read = readKubeconfigYaml(text);
+    if ('error' in read) throw new ConfigurationError(`the kubeconfig ${file} (KUBECONFIG) is not valid YAML: ${read.error}`);
     const part = new KubeConfig();
     try {
       part.loadFromFile(file);
@@ -273,7 +281,7 @@ function connectMerged(files: string[], options: ConnectOptions, env: NodeJS.Pro
     else kc.mergeConfig(part, true);
   }
   const { doc, context } = checkKubeconfig(kc.exportConfig(), `the kubeconfigs ${files.join(delimiter)} (KUBECONFIG)`, options.context);
-  for (const secret of secretsOf(doc)) (options.setSecret ?? core.setSecret)(secret);
+  for (const secret of secretsOf(doc)) (options.setSecret ?? log.mask)(secret);
   kc.setCurrentContext(context);
   return finish(kc, 'KUBECONFIG', env, undefined, undefined);
 }
@@ -345,7 +353,7 @@ function writeKubeconfig(text: string, dir: string): string {
 }
 
 /** The post step's half: removes the kubeconfig the main step wrote from the input. True when it removed one. */
-export function cleanupKubeconfig(getState: (name: string) => string = core.getState): boolean {
+export function cleanupKubeconfig(getState: (name: string) => string = stepState.get): boolean {
   const path = getState(KUBECONFIG_STATE);
   if (!path || !existsSync(path)) return false;
   rmSync(dirname(path).includes('kubeline-kubeconfig-') ? dirname(path) : path, { recursive: true, force: true });

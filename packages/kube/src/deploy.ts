@@ -1,33 +1,27 @@
-import * as core from '@actions/core';
-import { ConfigurationError, errorMessage, ExternalError, formatDuration, table } from '@kubeline/toolkit';
+/** One deploy end to end: lock, apply, record, wait, prune or diagnose and roll back; its post step and its summary. */
+import { type ObjectRef, refKey } from '@kubeline/k8s';
+import { ConfigurationError, errorMessage, ExternalError, formatDuration, log, stepState, table } from '@kubeline/toolkit';
 import { existsSync } from 'node:fs';
-import { type AppliedObject, ApplyError, applyBundle, readManifests } from './apply';
+import { type AppliedObject, ApplyError, applyBundle } from './apply';
 import { KubeClient } from './client';
-import { type KubeObject, type ObjectRef, refKey } from '@kubeline/k8s';
 import { cleanupKubeconfig, connect, type Connection, KUBECONFIG_STATE } from './connection';
 import { diagnose, diagnosisLines, diagnosisMarkdown, type WorkloadDiagnosis } from './diagnose';
+import type { DeploySettings } from './inputs';
 import { acquireLock, LOCK_STATE, releaseLockFromState } from './lock';
+import { readManifests } from './read-bundle';
 import { imagesOf, prune, pruneCandidates, type PruneResult, type ReleaseRecord, ReleaseStore } from './release';
-import { hasRollout } from './rollout';
-import { progressLine, type WaitResult, waitForAll, waitResultLines } from './wait';
-import type { DeploySettings } from './settings';
+import { rollBack, type RollbackReport } from './rollback';
+import { type WaitResult, waitForAll, waitTargets } from './wait';
+import { describeWaitFailure, progressLine, waitResultLines } from './wait-report';
 
+/** How a deploy ended. */
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run';
 
-export interface RollbackReport {
-  to?: ReleaseRecord;
-  /** Objects of the failed release deleted (not in the release rolled back to, or a first release). */
-  pruned?: PruneResult;
-  wait?: WaitResult;
-  error?: string;
-  /** Why there was no rollback. */
-  skipped?: string;
-}
-
+/** What a deploy did, for the outputs and the summary. */
 export interface DeployOutcome {
   status: DeployStatus;
   namespace: string;
-  connection: Pick<Connection, 'server' | 'context' | 'source' | 'user'>;
+  connection: DeployCluster['connection'];
   revision?: number;
   applied: AppliedObject[];
   pruned?: PruneResult;
@@ -44,6 +38,14 @@ export interface DeployOutcome {
   requests: number;
 }
 
+/** Where a deploy goes: the API client, and the connection it was made from (named in the log and the summary). */
+export interface DeployCluster {
+  /** Its default namespace is the deploy's: the `namespace` input, else the context's, else `default`. */
+  client: KubeClient;
+  connection: Pick<Connection, 'server' | 'context' | 'source' | 'user'>;
+}
+
+/** What a deploy is given besides its settings and its cluster. */
 export interface DeployContext {
   env?: NodeJS.ProcessEnv;
   /** Cancels the wait (the runner's SIGINT/SIGTERM on a cancelled job). */
@@ -51,24 +53,18 @@ export interface DeployContext {
   log?: (line: string) => void;
 }
 
-/** What to wait for: every applied object whose kind has a rollout (workloads, Jobs, PVCs, CRDs, custom resources). */
-function waitTargets(applied: readonly AppliedObject[]): ObjectRef[] {
-  return applied.filter((a) => hasRollout(a.ref.apiVersion, a.ref.kind)).map((a) => a.ref);
-}
-
 /**
  * One deploy: lock the release, apply the bundle server-side, record it, wait for all of it at
  * once, prune what the previous release had and this one does not; on failure or timeout,
  * diagnose, then re-apply the last good release's recorded bundle and wait for it.
  */
-export async function deploy(settings: DeploySettings, context: DeployContext = {}): Promise<DeployOutcome> {
+export async function deploy(settings: DeploySettings, cluster: DeployCluster, context: DeployContext = {}): Promise<DeployOutcome> {
   const env = context.env ?? process.env;
-  const log = context.log ?? ((line: string) => core.info(line));
+  const info = context.log ?? log.info;
+  const { client, connection } = cluster;
   const objects = await readManifests(settings.manifests);
-  const connection = await connect({ kubeconfig: settings.kubeconfig, context: settings.context, env });
-  const namespace = settings.namespace || connection.namespace || 'default';
-  const client = new KubeClient(connection.kubeConfig, { user: connection.user, defaultNamespace: namespace });
-  log(`Deploying release ${settings.release} (${objects.length} objects) to ${connection.server} (context ${connection.context}), namespace ${namespace}.`);
+  const namespace = client.defaultNamespace;
+  info(`Deploying release ${settings.release} (${objects.length} objects) to ${connection.server} (context ${connection.context}), namespace ${namespace}.`);
   const outcome: DeployOutcome = {
     status: 'failed',
     namespace,
@@ -79,7 +75,7 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
     images: [],
     requests: 0,
   };
-  const applyOptions = { namespace, createNamespace: settings.createNamespace, forceConflicts: settings.forceConflicts, release: settings.release, log };
+  const applyOptions = { namespace, createNamespace: settings.createNamespace, forceConflicts: settings.forceConflicts, release: settings.release, log: info };
 
   if (settings.dryRun) {
     const result = await applyBundle(client, objects, { ...applyOptions, dryRun: true });
@@ -87,7 +83,7 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
   }
 
   const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
-  const lock = await acquireLock(client, { namespace, release: settings.release, runUrl, createNamespace: settings.createNamespace, timeoutMs: settings.lockTimeoutMs, log, env });
+  const lock = await acquireLock(client, { namespace, release: settings.release, runUrl, createNamespace: settings.createNamespace, timeoutMs: settings.lockTimeoutMs, log: info, env });
   try {
     const store = new ReleaseStore(client, namespace, settings.release);
     const previous = await store.latestGood();
@@ -103,10 +99,10 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
         timeoutMs: settings.timeoutMs,
         startedAt,
         signal: context.signal,
-        onProgress: (p) => log(progressLine(p)),
+        onProgress: (p) => info(progressLine(p)),
       });
-      for (const line of waitResultLines(outcome.wait)) log(line);
-      if (outcome.wait.outcome !== 'ready') failure = waitFailure(outcome.wait);
+      for (const line of waitResultLines(outcome.wait)) info(line);
+      if (outcome.wait.outcome !== 'ready') failure = describeWaitFailure(outcome.wait);
     } catch (error) {
       // The cluster refused something: that is a failed deploy to roll back, not a crash.
       if (!(error instanceof ExternalError || error instanceof ConfigurationError)) throw error;
@@ -117,7 +113,7 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
     if (!failure && record) {
       if (settings.prune && previous) {
         const candidates = pruneCandidates(await store.list(), outcome.applied.map((a) => a.ref));
-        if (candidates.length) outcome.pruned = await prune(client, candidates, { release: settings.release, log });
+        if (candidates.length) outcome.pruned = await prune(client, candidates, { release: settings.release, log: info });
       }
       await store.setStatus(record, 'deployed'); // marks the older deployed revision superseded
       await store.trim(settings.history);
@@ -131,13 +127,13 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
     if (outcome.wait && outcome.wait.outcome !== 'cancelled') {
       const failed = outcome.wait.targets.filter((t) => t.state !== 'ready');
       outcome.diagnosis = await diagnose(client, failed, { signal: context.signal }).catch(() => []);
-      for (const line of diagnosisLines(outcome.diagnosis)) log(line);
+      for (const line of diagnosisLines(outcome.diagnosis)) info(line);
     }
     if (context.signal?.aborted) {
       outcome.rollback = { skipped: 'the job was cancelled' };
       return outcome;
     }
-    outcome.rollback = await rollBack(client, store, previous, outcome.applied, settings, { ...applyOptions }, log, context.signal);
+    outcome.rollback = await rollBack({ client, store, previous, applied: outcome.applied, settings, applyOptions, log: info, signal: context.signal });
     if (outcome.rollback.to && !outcome.rollback.error && outcome.rollback.wait?.outcome === 'ready') {
       outcome.status = 'rolled-back';
       outcome.revision = outcome.rollback.to.revision;
@@ -146,64 +142,29 @@ export async function deploy(settings: DeploySettings, context: DeployContext = 
     return outcome;
   } finally {
     outcome.requests = client.requests;
-    await lock.release().catch((error) => log(`Could not release the lock: ${errorMessage(error)} (it expires by itself).`));
+    await lock.release().catch((error) => info(`Could not release the lock: ${errorMessage(error)} (it expires by itself).`));
   }
-}
-
-function waitFailure(wait: WaitResult): string {
-  const bad = wait.targets.filter((t) => t.state !== 'ready');
-  const what = bad.map((t) => `${t.target.kind} ${t.target.name}: ${t.reason}`).join('; ');
-  if (wait.outcome === 'timeout') return `timed out after ${formatDuration(wait.durationMs)} waiting for ${what}`;
-  if (wait.outcome === 'cancelled') return `cancelled while waiting for ${what}`;
-  return `rollout failed: ${what}`;
 }
 
 /**
- * The whole release goes back: the last good release's recorded bundle is applied again under the
- * same field manager (never `rollout undo`), and what the failed release added is deleted. A first
- * release has nothing to go back to: its objects are kept for inspection or deleted, as asked.
+ * The step's verdict on a deploy that failed or was rolled back (the message its log ends with,
+ * after `deploy: `); undefined when it deployed or was a dry run.
  */
-async function rollBack(
-  client: KubeClient,
-  store: ReleaseStore,
-  previous: ReleaseRecord | undefined,
-  applied: readonly AppliedObject[],
-  settings: DeploySettings,
-  applyOptions: Parameters<typeof applyBundle>[2],
-  log: (line: string) => void,
-  signal?: AbortSignal,
-): Promise<RollbackReport> {
-  if (!settings.rollbackOnFailure) return { skipped: 'rollback-on-failure is false' };
-  if (!previous) {
-    if (settings.firstReleaseFailure === 'keep') return { skipped: 'this is the first release: its objects are kept for inspection (first-release-failure: keep)' };
-    log('First release failed: deleting what it created (first-release-failure: delete).');
-    return { pruned: await prune(client, applied.map((a) => a.ref), { release: settings.release, log }) };
-  }
-  log(`Rolling back to revision ${previous.revision}.`);
-  try {
-    const bundle: KubeObject[] = await store.bundle(previous);
-    const result = await applyBundle(client, bundle, { ...applyOptions, forceConflicts: true });
-    const keep = new Set(result.objects.map((a) => refKey(a.ref)));
-    const added = applied.map((a) => a.ref).filter((ref) => !keep.has(refKey(ref)));
-    const pruned = added.length ? await prune(client, added, { release: settings.release, log }) : undefined;
-    const wait = await waitForAll(client, waitTargets(result.objects), { timeoutMs: settings.timeoutMs, signal, onProgress: (p) => log(progressLine(p)) });
-    for (const line of waitResultLines(wait)) log(line);
-    return { to: previous, pruned, wait, error: wait.outcome === 'ready' ? undefined : waitFailure(wait) };
-  } catch (error) {
-    return { to: previous, error: errorMessage(error) };
-  }
+export function deployFailure(outcome: DeployOutcome): string | undefined {
+  if (outcome.status !== 'failed' && outcome.status !== 'rolled-back') return undefined;
+  return `${outcome.failure ?? 'failed'}${outcome.status === 'rolled-back' ? ` — rolled back to revision ${outcome.revision}` : ''}`;
 }
 
 /** The post step: releases a lock the main step left (cancelled run) and removes the kubeconfig file. */
 export async function deployPost(settings: Pick<DeploySettings, 'context'>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
-    if (!core.getState(LOCK_STATE)) return;
+    if (!stepState.get(LOCK_STATE)) return;
     // The main step's kubeconfig file is still there until cleanup; else the same source as then.
-    const written = core.getState(KUBECONFIG_STATE);
+    const written = stepState.get(KUBECONFIG_STATE);
     const connection = await connect({ context: settings.context, env: written && existsSync(written) ? { ...env, KUBECONFIG: written } : env });
     await releaseLockFromState(new KubeClient(connection.kubeConfig, { retries: 1 }));
   } catch (error) {
-    core.warning(`deploy post step: could not release the lock: ${errorMessage(error)}. It expires by itself within a minute.`);
+    log.warning(`deploy post step: could not release the lock: ${errorMessage(error)}. It expires by itself within a minute.`);
   } finally {
     cleanupKubeconfig();
   }
@@ -228,4 +189,3 @@ export function deploySummary(outcome: DeployOutcome, release: string): string {
   if (outcome.status === 'dry-run') md += outcome.diff ? `\n<details><summary>Diff</summary>\n\n\`\`\`diff\n${outcome.diff}\n\`\`\`\n</details>\n` : '\nNo changes.\n';
   return md;
 }
-

@@ -1,8 +1,11 @@
+/** Why a rollout failed: the pods, their containers' states and logs, and the events, as lines and Markdown. */
 import { errorMessage, table } from '@kubeline/toolkit';
-import { type KubeClient, KubeApiError, type RequestOptions } from './client';
 import { splitApiVersion } from '@kubeline/k8s';
+import { KubeApiError } from './api-errors';
+import type { KubeClient, RequestOptions } from './client';
 import type { RolloutObject, RolloutState } from './rollout';
-import { type WaitTarget, targetLabel } from './wait';
+import type { WaitTarget } from './wait';
+import { targetLabel } from './wait-report';
 
 /** What to explain: a target the wait did not see ready (a TargetResult fits). */
 export interface DiagnoseInput {
@@ -13,6 +16,7 @@ export interface DiagnoseInput {
   object?: RolloutObject;
 }
 
+/** How much `diagnose` reads. */
 export interface DiagnoseOptions {
   signal?: AbortSignal;
   /** Pods shown per workload, failing ones first (default 5). */
@@ -23,6 +27,7 @@ export interface DiagnoseOptions {
   logLines?: number;
 }
 
+/** One container of a pod: its state and why it is not ready. */
 export interface ContainerDiagnosis {
   name: string;
   init: boolean;
@@ -36,6 +41,7 @@ export interface ContainerDiagnosis {
   lastTermination?: { reason?: string; exitCode?: number; finishedAt?: string };
 }
 
+/** One pod of a failed workload. */
 export interface PodDiagnosis {
   name: string;
   phase: string;
@@ -45,6 +51,7 @@ export interface PodDiagnosis {
   containers: ContainerDiagnosis[];
 }
 
+/** Events about the workload or its pods, grouped by type, reason and message. */
 export interface EventDiagnosis {
   type: string;
   reason: string;
@@ -57,6 +64,7 @@ export interface EventDiagnosis {
   lastSeen?: string;
 }
 
+/** The last lines of a container's log. */
 export interface LogExcerpt {
   pod: string;
   container: string;
@@ -67,6 +75,7 @@ export interface LogExcerpt {
   unavailable?: string;
 }
 
+/** Why one target failed or did not become ready: its pods, their logs and the events. */
 export interface WorkloadDiagnosis {
   target: WaitTarget;
   state: RolloutState;

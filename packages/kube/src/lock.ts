@@ -1,15 +1,18 @@
-import * as core from '@actions/core';
-import { ConfigurationError, ExternalError, errorMessage } from '@kubeline/toolkit';
-import { randomBytes } from 'node:crypto';
-import { createNamespace, MANAGED_BY, MANAGED_BY_LABEL } from './apply';
-import { isConflict, isNotFound, type KubeApiError, type KubeClient } from './client';
+/** One deploy at a time per release: a Lease taken, renewed in the background, released (also by the post step). */
 import { clone, type KubeObject, type ObjectRef } from '@kubeline/k8s';
+import { ConfigurationError, ExternalError, errorMessage, log, sleep, stepState } from '@kubeline/toolkit';
+import { randomBytes } from 'node:crypto';
+import { isConflict, isNotFound, type KubeApiError } from './api-errors';
+import { createNamespace } from './apply';
+import type { KubeClient } from './client';
+import { MANAGED_BY, MANAGED_BY_LABEL } from './ownership';
 import { RELEASE_LABEL } from './release';
 
 /** GITHUB_STATE key of the held lock, for the post step. */
 export const LOCK_STATE = 'kubeline-lock';
 const RUN_URL_ANNOTATION = 'kubeline.dev/run-url';
 
+/** Which lock `acquireLock` takes, and how long it waits and holds it. */
 export interface LockOptions {
   namespace: string;
   release: string;
@@ -52,6 +55,7 @@ export interface HeldLock extends LockState {
 /** The lock could not be had within `lock-timeout`. */
 export class LockTimeoutError extends ExternalError {}
 
+/** The name of a release's Lease. */
 export const leaseName = (release: string): string => `kubeline-${release}`;
 
 /** `<run id>-<attempt>-<random>`: unique per run attempt, and readable in `kubectl get lease`. */
@@ -97,8 +101,6 @@ function holderText(lease: KubeObject, now: number): string {
   return `${spec.holderIdentity}${url ? ` (${url})` : ''} since ${spec.acquireTime ?? '?'} (${ago(spec.acquireTime, now)}), last renewed ${ago(spec.renewTime, now)}`;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /**
  * One deploy at a time per release: a Lease (coordination.k8s.io/v1) `kubeline-<release>` in the
  * namespace. Taken by creating it, or by updating it with its resourceVersion (optimistic
@@ -109,7 +111,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * (LOCK_STATE) so the post step can release it after a cancellation (`releaseLockFromState`).
  */
 export async function acquireLock(client: KubeClient, options: LockOptions): Promise<HeldLock> {
-  const log = options.log ?? ((line: string) => core.info(line));
+  const info = options.log ?? log.info;
   const identity = options.identity ?? lockIdentity(options.env);
   const duration = options.leaseDurationSeconds ?? 60;
   const timeoutMs = options.timeoutMs ?? 600_000;
@@ -149,14 +151,14 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
             throw new ConfigurationError(`namespace "${options.namespace}" does not exist. Create it, or set create-namespace: true.`, 'namespace');
           }
           await createNamespace(client, options.namespace);
-          log(`created namespace ${options.namespace} (create-namespace)`);
+          info(`created namespace ${options.namespace} (create-namespace)`);
           continue;
         }
         break;
       }
       const spec = specOf(live);
       if (spec.holderIdentity === identity || leaseExpired(spec, Date.now())) {
-        if (spec.holderIdentity && spec.holderIdentity !== identity) log(`The lock of release ${options.release} held by ${holderText(live, Date.now())} has expired: taking it over.`);
+        if (spec.holderIdentity && spec.holderIdentity !== identity) info(`The lock of release ${options.release} held by ${holderText(live, Date.now())} has expired: taking it over.`);
         lease = await client.replace(ours(live));
         break;
       }
@@ -168,7 +170,7 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
         );
       }
       if (spec.holderIdentity !== announced) {
-        log(`Waiting for the lock of release ${options.release} (Lease ${options.namespace}/${ref.name}), held by ${holder}`);
+        info(`Waiting for the lock of release ${options.release} (Lease ${options.namespace}/${ref.name}), held by ${holder}`);
         announced = spec.holderIdentity ?? '';
       }
     } catch (err) {
@@ -178,8 +180,8 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
     }
     await sleep(Math.min(pollMs, Math.max(0, timeoutMs - (Date.now() - started)) + 10));
   }
-  log(`Lock of release ${options.release} taken (Lease ${options.namespace}/${ref.name}, holder ${identity}).`);
-  (options.saveState ?? core.saveState)(LOCK_STATE, JSON.stringify({ namespace: options.namespace, name: ref.name, identity } satisfies LockState));
+  info(`Lock of release ${options.release} taken (Lease ${options.namespace}/${ref.name}, holder ${identity}).`);
+  (options.saveState ?? stepState.save)(LOCK_STATE, JSON.stringify({ namespace: options.namespace, name: ref.name, identity } satisfies LockState));
 
   let lost: string | undefined;
   let released = false;
@@ -189,7 +191,7 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
     if (lost) return;
     lost = reason;
     clearInterval(timer);
-    core.warning(`The lock of release ${options.release} is lost: ${reason}`);
+    log.warning(`The lock of release ${options.release} is lost: ${reason}`);
     options.onLost?.(reason);
   };
   const renew = async (): Promise<void> => {
@@ -212,7 +214,7 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
       lastRenewed = Date.now();
     } catch (err) {
       if (Date.now() - lastRenewed > duration * 1000) loseIt(`it could not be renewed for ${duration} s (${errorMessage(err)})`);
-      else core.warning(`Renewing the lock of release ${options.release} failed (${errorMessage(err)}); trying again.`);
+      else log.warning(`Renewing the lock of release ${options.release} failed (${errorMessage(err)}); trying again.`);
     }
   };
   const timer = setInterval(() => {
@@ -258,8 +260,8 @@ export async function releaseLease(client: KubeClient, state: LockState): Promis
  */
 export async function releaseLockFromState(
   client: KubeClient,
-  getState: (name: string) => string = core.getState,
-  log: (line: string) => void = (line) => core.info(line),
+  getState: (name: string) => string = stepState.get,
+  info: (line: string) => void = log.info,
 ): Promise<boolean> {
   const raw = getState(LOCK_STATE);
   if (!raw) return false;
@@ -270,6 +272,6 @@ export async function releaseLockFromState(
     return false;
   }
   const released = await releaseLease(client, state);
-  if (released) log(`Released the lock Lease ${state.namespace}/${state.name} the deploy step left behind.`);
+  if (released) info(`Released the lock Lease ${state.namespace}/${state.name} the deploy step left behind.`);
   return released;
 }

@@ -1,11 +1,13 @@
-import * as core from '@actions/core';
-import { containerImages, describeObject, installRank, isRecord, type KubeObject, type ObjectRef, refKey, splitApiVersion } from '@kubeline/k8s';
-import { ExternalError, errorMessage } from '@kubeline/toolkit';
+/** Release records (one Secret per revision, the applied bundle gzipped inside) and prune of what a new release dropped. */
+import { containerImages, describeObject, installRank, isRecord, type KubeObject, type ObjectRef, refKey } from '@kubeline/k8s';
+import { ExternalError, errorMessage, log } from '@kubeline/toolkit';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { checkReleaseName } from './settings';
-import { FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL, RELEASE_ANNOTATION } from './apply';
-import { type KubeClient, MissingResourceTypeError } from './client';
+import { MissingResourceTypeError } from './api-errors';
+import type { KubeClient } from './client';
+import { checkReleaseName } from './inputs';
+import { FIELD_MANAGER, isCrd, isNamespace, MANAGED_BY, MANAGED_BY_LABEL, RELEASE_ANNOTATION } from './ownership';
 
+/** The type of a release record Secret, and the labels that find and describe it. */
 export const RELEASE_SECRET_TYPE = 'kubeline.dev/release';
 export const RELEASE_LABEL = 'kubeline.dev/release';
 export const REVISION_LABEL = 'kubeline.dev/revision';
@@ -22,6 +24,7 @@ const UPDATED_ANNOTATION = 'kubeline.dev/updated';
  * - `rolled-back`: the rollout failed and the previous release was brought back.
  */
 export type ReleaseStatus = 'pending' | 'deployed' | 'failed' | 'superseded' | 'rolled-back';
+/** Every release status, in the order of a release's life. */
 export const RELEASE_STATUSES: readonly ReleaseStatus[] = ['pending', 'deployed', 'failed', 'superseded', 'rolled-back'];
 
 /** One release revision, as its record Secret holds it (without the bundle, read with `bundle()`). */
@@ -45,6 +48,7 @@ export interface ReleaseRecord {
   secretName: string;
 }
 
+/** A revision to record (`ReleaseStore.record`). */
 export interface NewRelease {
   /** The bundle as it was applied (namespaces set, ownership stamped): what a rollback re-applies. */
   objects: readonly KubeObject[];
@@ -62,6 +66,7 @@ export interface NewRelease {
 const MAX_RECORD_BYTES = 1_000_000;
 
 
+/** The name of a revision's record Secret. */
 export const releaseSecretName = (release: string, revision: number): string => `kubeline.release.${release}.v${revision}`;
 
 /** Every container image of the objects, sorted and unique. */
@@ -211,7 +216,7 @@ export class ReleaseStore {
     for (const secret of items) {
       const record = decodeRelease(secret);
       if (record && record.release === this.release) records.push(record);
-      else core.warning(`release record ${this.namespace}/${(secret.metadata as { name?: string }).name} cannot be read; it is ignored`);
+      else log.warning(`release record ${this.namespace}/${(secret.metadata as { name?: string }).name} cannot be read; it is ignored`);
     }
     return records.sort((a, b) => b.revision - a.revision);
   }
@@ -295,6 +300,7 @@ export class ReleaseStore {
   }
 }
 
+/** What prune deleted, kept (and why), and could not delete. */
 export interface PruneResult {
   deleted: ObjectRef[];
   /** Left alone, and why (not ours any more, co-owned, a Namespace or CRD). */
@@ -335,12 +341,11 @@ export async function prune(
   candidates: readonly ObjectRef[],
   options: { release: string; dryRun?: boolean; log?: (line: string) => void },
 ): Promise<PruneResult> {
-  const log = options.log ?? ((line: string) => core.info(line));
+  const info = options.log ?? log.info;
   const result: PruneResult = { deleted: [], kept: [], failed: [] };
   const ordered = [...candidates].sort((a, b) => installRank(b.kind) - installRank(a.kind));
   for (const ref of ordered) {
-    const { group } = splitApiVersion(ref.apiVersion);
-    if ((ref.kind === 'Namespace' && ref.apiVersion === 'v1') || (ref.kind === 'CustomResourceDefinition' && group === 'apiextensions.k8s.io')) {
+    if (isNamespace(ref) || isCrd(ref)) {
       result.kept.push({ ref, reason: `a ${ref.kind} is never pruned: deleting it deletes everything in it. Delete it by hand if it is no longer needed.` });
       continue;
     }
@@ -350,21 +355,20 @@ export async function prune(
       const blocker = pruneBlocker(live, options.release);
       if (blocker) {
         result.kept.push({ ref, reason: blocker });
-        log(`kept ${describeObject(ref)}: ${blocker}`);
+        info(`kept ${describeObject(ref)}: ${blocker}`);
         continue;
       }
       const uid = (live.metadata as { uid?: string }).uid;
       if (await client.delete(ref, { uid, dryRun: options.dryRun })) {
         result.deleted.push(ref);
-        log(`${options.dryRun ? 'would prune' : 'pruned'} ${describeObject(ref)}`);
+        info(`${options.dryRun ? 'would prune' : 'pruned'} ${describeObject(ref)}`);
       }
     } catch (err) {
       if (err instanceof MissingResourceTypeError) continue; // its kind is gone, and the object with it
       result.failed.push({ ref, error: errorMessage(err) });
-      log(`could not prune ${describeObject(ref)}: ${errorMessage(err)}`);
+      info(`could not prune ${describeObject(ref)}: ${errorMessage(err)}`);
     }
   }
   return result;
 }
 
-export { checkReleaseName };

@@ -1,4 +1,6 @@
-/**
+/** Rollout rules: when an applied object is ready, progressing or failed, one pure function per kind. */
+
+/*
  * When is an applied object "there"? One pure function per kind, from the object's current JSON as
  * the API server returns it. Deployments, StatefulSets and DaemonSets follow kubectl's rollout
  * rules exactly (kubernetes/kubectl pkg/polymorphichelpers/rollout_status.go), with one deliberate
@@ -8,6 +10,7 @@
 
 export type RolloutState = 'ready' | 'progressing' | 'failed';
 
+/** A target's state and its reason. */
 export interface RolloutStatus {
   state: RolloutState;
   /** What it is waiting for, why it failed, or why it is ready — one line for people. */
@@ -32,6 +35,7 @@ export interface RolloutObject {
   [key: string]: unknown;
 }
 
+/** What the rollout rules need beyond the object. */
 export interface RolloutContext {
   /**
    * When this rollout started (ms since the epoch; best the API server's clock, e.g. the Date header
@@ -126,6 +130,12 @@ function isStale(cond: Condition, startedAt: number | undefined): boolean {
   return updated < Math.floor(startedAt / 1000) * 1000 + 1000;
 }
 
+/** A StatefulSet or DaemonSet updated other than by RollingUpdate (OnDelete) has no rollout to wait for. */
+function onDeleteRollout(obj: RolloutObject): RolloutStatus | undefined {
+  const strategy = obj.spec?.updateStrategy?.type ?? 'RollingUpdate';
+  return strategy === 'RollingUpdate' ? undefined : ready(`updateStrategy ${strategy}: pods are replaced only when deleted, so the rollout is not waited for`);
+}
+
 /**
  * kubectl's StatefulSetStatusViewer: OnDelete cannot be waited for; otherwise the generation must be
  * observed and every replica ready; with a partition, the pods from the partition ordinal up must be
@@ -134,10 +144,8 @@ function isStale(cond: Condition, startedAt: number | undefined): boolean {
 export function statefulSetRollout(obj: RolloutObject): RolloutStatus {
   const spec = obj.spec ?? {};
   const status = obj.status ?? {};
-  const strategy = spec.updateStrategy?.type ?? 'RollingUpdate';
-  if (strategy !== 'RollingUpdate') {
-    return ready(`updateStrategy ${strategy}: pods are replaced only when deleted, so the rollout is not waited for`);
-  }
+  const onDelete = onDeleteRollout(obj);
+  if (onDelete) return onDelete;
   if (num(status.observedGeneration) === 0 || num(obj.metadata?.generation) > num(status.observedGeneration)) {
     return progressing(generationPending(obj, status.observedGeneration) ?? 'waiting for the controller to observe it');
   }
@@ -168,12 +176,9 @@ export function statefulSetRollout(obj: RolloutObject): RolloutStatus {
  * observed, every node that should run it has an updated pod and every one of them is available.
  */
 export function daemonSetRollout(obj: RolloutObject): RolloutStatus {
-  const spec = obj.spec ?? {};
   const status = obj.status ?? {};
-  const strategy = spec.updateStrategy?.type ?? 'RollingUpdate';
-  if (strategy !== 'RollingUpdate') {
-    return ready(`updateStrategy ${strategy}: pods are replaced only when deleted, so the rollout is not waited for`);
-  }
+  const onDelete = onDeleteRollout(obj);
+  if (onDelete) return onDelete;
   const pending = generationPending(obj, status.observedGeneration);
   if (pending) return progressing(pending);
   const desired = num(status.desiredNumberScheduled);

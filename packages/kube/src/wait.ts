@@ -1,6 +1,9 @@
+/** The wait for a rollout: one list + watch per resource type and namespace, every target judged by the rollout rules. */
 import { Watch } from '@kubernetes/client-node';
-import { errorMessage, ExternalError, formatDuration } from '@kubeline/toolkit';
-import { abortableSleep, type KubeClient, MissingResourceTypeError, type RequestTarget } from './client';
+import type { ObjectRef } from '@kubeline/k8s';
+import { errorMessage, ExternalError, formatDuration, withRetries } from '@kubeline/toolkit';
+import { MissingResourceTypeError, type RequestTarget } from './api-errors';
+import type { KubeClient } from './client';
 import { type RolloutObject, type RolloutState, type RolloutStatus, hasRollout, rolloutStatus } from './rollout';
 
 /** An applied object to wait for. */
@@ -12,6 +15,7 @@ export interface WaitTarget {
   name: string;
 }
 
+/** How long and how `waitForAll` waits, and what it reports on the way. */
 export interface WaitOptions {
   /** How long to wait for everything, from the call. Default 5 minutes. */
   timeoutMs?: number;
@@ -33,6 +37,7 @@ export interface WaitOptions {
   log?: (line: string) => void;
 }
 
+/** Where a wait stands: what is ready, and what it still waits for. */
 export interface WaitProgress {
   elapsedMs: number;
   ready: number;
@@ -41,6 +46,7 @@ export interface WaitProgress {
   waiting: Array<{ target: WaitTarget; reason: string }>;
 }
 
+/** How one target ended. */
 export interface TargetResult {
   target: WaitTarget;
   /** The last state seen; `progressing` at the end means it was still waiting (timeout, cancel, or another target failed). */
@@ -52,8 +58,10 @@ export interface TargetResult {
   object?: RolloutObject;
 }
 
+/** How a wait ended. */
 export type WaitOutcome = 'ready' | 'failed' | 'timeout' | 'cancelled';
 
+/** What `waitForAll` resolves with. */
 export interface WaitResult {
   /** `ready` when every target is; `failed` when one failed; `timeout`; `cancelled` by the signal. */
   outcome: WaitOutcome;
@@ -64,34 +72,10 @@ export interface WaitResult {
   stats: { watches: number; reconnects: number; relists: number };
 }
 
-/** What a target is called in lines for people: `Deployment web`. */
-export const targetLabel = (t: WaitTarget): string => `${t.kind} ${t.name}`;
-
-/** One progress line: `waiting for 2 of 5 (12s): Deployment web: 1 of 3 updated replicas available; …`. */
-export function progressLine(p: WaitProgress): string {
-  const what = p.waiting.map((w) => `${targetLabel(w.target)}: ${w.reason}`).join('; ');
-  return `waiting for ${p.waiting.length} of ${p.total} (${formatDuration(p.elapsedMs)}): ${what}`;
+/** What to wait for: every applied object whose kind has a rollout (workloads, Jobs, PVCs, CRDs, custom resources). */
+export function waitTargets(applied: readonly { ref: ObjectRef }[]): ObjectRef[] {
+  return applied.filter((a) => hasRollout(a.ref.apiVersion, a.ref.kind)).map((a) => a.ref);
 }
-
-/** Lines for the log once the wait is over: one per target, then what happened. */
-export function waitResultLines(result: WaitResult): string[] {
-  const lines = result.targets.map((t) => {
-    const took = t.durationMs !== undefined ? ` after ${formatDuration(Math.max(0, t.durationMs))}` : '';
-    const word = t.state === 'ready' ? `ready${took}` : t.state === 'failed' ? `FAILED${took}` : 'not ready';
-    return `${targetLabel(t.target)}${t.target.namespace ? ` (${t.target.namespace})` : ''}: ${word}: ${t.reason}`;
-  });
-  const verdict: Record<WaitOutcome, string> = {
-    ready: 'everything is ready',
-    failed: 'a rollout failed',
-    timeout: 'timed out',
-    cancelled: 'cancelled',
-  };
-  lines.push(`${verdict[result.outcome]} (${formatDuration(result.durationMs)})`);
-  return lines;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The wait
 
 interface Tracked {
   target: WaitTarget;
@@ -113,9 +97,33 @@ interface WatchGroup {
   /** Bumped for each connection so callbacks from an old one are ignored. */
   connection: number;
   abort?: () => void;
-  failures: number;
 }
 
+/** How one watch connection ended. */
+interface WatchEnd {
+  err: any;
+  /** An ERROR event 410 Gone: the resourceVersion it resumed from has been compacted away. */
+  gone: boolean;
+  /** Events it delivered. */
+  events: number;
+  /** The server had answered 200 before it ended. */
+  connected: boolean;
+  /** How long it was open (ms). */
+  lived: number;
+}
+
+/** A watch connection that failed, or ended before it delivered anything: one failed attempt of the bounded reconnects. */
+class WatchDropped extends Error {
+  constructor(
+    end: WatchEnd,
+    /** Failed connections in a row, this one included. */
+    readonly inARow: number,
+  ) {
+    super(end.err ? errorMessage(end.err) : 'connection closed');
+  }
+}
+
+/** Reconnects after a failed watch connection; one more failure in a row (the 9th) fails the wait. */
 const MAX_WATCH_FAILURES = 8;
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
@@ -131,7 +139,7 @@ const targetKey = (t: WaitTarget): string => `${t.apiVersion}|${t.kind}|${t.name
  * Resolves with the outcome and, per target, its last state, reason and time to ready; on timeout
  * or cancel, the targets still waiting keep the reason they were waiting for. Rejects only when the
  * API cannot be read at all (unreachable after retries, 403 on list or watch, a watch failing
- * {@link MAX_WATCH_FAILURES} times in a row).
+ * more than {@link MAX_WATCH_FAILURES} times in a row).
  */
 export async function waitForAll(client: KubeClient, targets: readonly WaitTarget[], options: WaitOptions = {}): Promise<WaitResult> {
   return new Waiter(client, targets, options).run();
@@ -208,7 +216,6 @@ class Waiter {
           target: { verb: 'list', group: info.group, resource: info.resource, namespace: ns, kind: t.target.kind },
           members: new Map(),
           connection: 0,
-          failures: 0,
         };
         byGroup.set(path, group);
         this.groups.push(group);
@@ -222,7 +229,7 @@ class Waiter {
     this.stats.watches = this.groups.length;
     await Promise.all(this.groups.map((g) => this.list(g)));
     if (this.finished || this.checkDone()) return;
-    for (const g of this.groups) void this.watch(g);
+    for (const g of this.groups) void this.follow(g);
     this.progress();
     const every = this.options.progressIntervalMs ?? 10_000;
     const interval = setInterval(() => this.progress(), every);
@@ -257,18 +264,78 @@ class Waiter {
     this.checkDone();
   }
 
-  private async watch(g: WatchGroup): Promise<void> {
-    if (this.finished) return;
+  /**
+   * Keeps a group's watch open until the wait is over, each connection resumed from the last
+   * resourceVersion seen. The reconnects go through withRetries: a connection that fails or ends
+   * before it delivers anything is one failed attempt (bounded, exponential backoff with jitter);
+   * a routine end resumes at once and counts nothing; a connection that delivered events starts the
+   * count afresh. 410 Gone lists again; any other 4xx but 408 and 429 fails the wait at once.
+   */
+  private async follow(g: WatchGroup): Promise<void> {
+    // A connection that delivered events, then failed: the first failure of a fresh count.
+    let droppedAfterEvents: WatchEnd | undefined;
+    try {
+      while (!this.finished) {
+        await withRetries(
+          async (attempt) => {
+            if (droppedAfterEvents) {
+              const end = droppedAfterEvents;
+              droppedAfterEvents = undefined;
+              throw new WatchDropped(end, attempt + 1);
+            }
+            for (;;) {
+              const end = await this.openWatch(g);
+              if (!end) return;
+              const status: number | undefined = end.err?.statusCode;
+              if (end.gone || status === 410) {
+                this.stats.relists++;
+                this.options.log?.(`watch ${g.label}: resourceVersion ${g.resourceVersion} is gone (410); listing again`);
+                await this.list(g);
+                if (end.events > 0) return;
+                continue;
+              }
+              if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+                throw new ExternalError(`cannot watch ${g.label}: HTTP ${status} ${end.err?.message ?? ''}`.trim());
+              }
+              this.stats.reconnects++;
+              this.options.log?.(`watch ${g.label} ${end.err ? `dropped (${errorMessage(end.err)})` : 'ended'}; resuming from resourceVersion ${g.resourceVersion}`);
+              // client-node's Watch aborts a connection after 30 s without data (its inactivity
+              // timeout) and the server ends watches after a while: resuming those at once is routine.
+              const quiet = end.connected && (end.err?.name === 'TimeoutError' || (!end.err && (end.events > 0 || end.lived > 1000)));
+              if (!quiet && end.events > 0) droppedAfterEvents = end;
+              else if (!quiet) throw new WatchDropped(end, attempt + 1);
+              if (end.events > 0) return;
+            }
+          },
+          {
+            what: `watch ${g.label}`,
+            retries: MAX_WATCH_FAILURES,
+            baseDelayMs: 250,
+            maxDelayMs: 5_000,
+            isRetryable: (err) => err instanceof WatchDropped,
+            signal: this.stop.signal,
+          },
+        );
+      }
+    } catch (err) {
+      this.fail(err instanceof WatchDropped ? new ExternalError(`lost the watch on ${g.label}: ${err.inARow} attempts in a row failed; last: ${err.message}`) : err);
+    }
+  }
+
+  /** One watch connection from the group's last resourceVersion: resolves when it ends, with how (undefined once the wait is over). */
+  private async openWatch(g: WatchGroup): Promise<WatchEnd | undefined> {
+    if (this.finished) return undefined;
     const connection = ++g.connection;
     const opened = Date.now();
     let gone = false;
     let events = 0;
     let ended = false;
     let ready = false;
+    let settle!: (end: WatchEnd | undefined) => void;
+    const whenEnded = new Promise<WatchEnd | undefined>((resolve) => (settle = resolve));
     const onEvent = (type: string, obj: any) => {
       if (this.finished || g.connection !== connection) return;
       events++;
-      g.failures = 0;
       if (type === 'ERROR') {
         // 410 Gone: the resourceVersion we resumed from has been compacted away.
         if (obj?.code === 410) gone = true;
@@ -287,8 +354,7 @@ class Waiter {
     const onDone = (err: any) => {
       if (ended) return;
       ended = true;
-      if (this.finished || g.connection !== connection) return;
-      void this.resume(g, { err, gone, events, connected: ready, lived: Date.now() - opened });
+      settle(this.finished || g.connection !== connection ? undefined : { err, gone, events, connected: ready, lived: Date.now() - opened });
     };
     const query: Record<string, string | boolean> = { allowWatchBookmarks: true, resourceVersion: g.resourceVersion ?? '' };
     if (g.fieldSelector) query.fieldSelector = g.fieldSelector;
@@ -301,39 +367,7 @@ class Waiter {
     } catch (err) {
       onDone(err);
     }
-  }
-
-  private async resume(g: WatchGroup, how: { err: any; gone: boolean; events: number; connected: boolean; lived: number }): Promise<void> {
-    const { err } = how;
-    const status: number | undefined = err?.statusCode;
-    if (how.gone || status === 410) {
-      this.stats.relists++;
-      this.options.log?.(`watch ${g.label}: resourceVersion ${g.resourceVersion} is gone (410); listing again`);
-      try {
-        await this.list(g);
-      } catch (e) {
-        return this.fail(e);
-      }
-      return this.watch(g);
-    }
-    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      return this.fail(new ExternalError(`cannot watch ${g.label}: HTTP ${status} ${err?.message ?? ''}`.trim()));
-    }
-    this.stats.reconnects++;
-    // client-node's Watch aborts a connection after 30 s without data (its inactivity timeout) and
-    // the server ends watches after a while: resuming those at once is routine. A connection that
-    // failed or ended before it delivered anything counts against the bounded retries.
-    const quiet = how.connected && (err?.name === 'TimeoutError' || (!err && (how.events > 0 || how.lived > 1000)));
-    if (!quiet) g.failures++;
-    if (g.failures > MAX_WATCH_FAILURES) {
-      return this.fail(new ExternalError(`lost the watch on ${g.label}: ${g.failures} attempts in a row failed; last: ${err ? errorMessage(err) : 'connection closed'}`));
-    }
-    const delay = quiet ? 0 : Math.min(5000, 250 * 2 ** (g.failures - 1)) * (0.5 + Math.random() / 2);
-    this.options.log?.(
-      `watch ${g.label} ${err ? `dropped (${errorMessage(err)})` : 'ended'}; resuming from resourceVersion ${g.resourceVersion}` + (delay ? ` in ${formatDuration(delay)}` : ''),
-    );
-    await abortableSleep(delay, this.stop.signal);
-    return this.watch(g);
+    return whenEnded;
   }
 
   /**

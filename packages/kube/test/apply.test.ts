@@ -102,7 +102,7 @@ describe('object diffs', () => {
     expect(a?.data).toEqual({ password: '*** (after)', user: '***', extra: '*** (after)' });
     const diff = objectDiff({ apiVersion: 'v1', kind: 'Secret', name: 's' }, before, after);
     expect(diff).not.toMatch(/aHVudGVyMg|bmV3|YWRtaW4|eA==/);
-    expect(diff).toContain("-  password: '*** (before)'");
+    expect(diff).toContain('-  password: "*** (before)"');
   });
 });
 

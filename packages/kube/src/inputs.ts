@@ -1,7 +1,6 @@
-import { isAbsolute, resolve } from 'node:path';
+/** deploy's inputs, checked before anything talks to a cluster (nothing here needs @kubernetes/client-node). */
 import { ConfigurationError, Inputs, parseDuration } from '@kubeline/toolkit';
-
-// deploy's inputs, apart from the client: parsing them needs nothing of @kubernetes/client-node.
+import { isAbsolute, resolve } from 'node:path';
 
 /** A release name: a DNS label of at most 53 characters (it goes into Secret, Lease and label values). */
 export function checkReleaseName(name: string, input = 'release'): string {
@@ -11,6 +10,7 @@ export function checkReleaseName(name: string, input = 'release'): string {
   return name;
 }
 
+/** deploy's inputs, parsed and checked. */
 export interface DeploySettings {
   /** Absolute path of the rendered bundle (file or folder). */
   manifests: string;
