@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { connect, deploy, deployFailure, deployPost, deploySummary, KubeClient, readDeploySettings } from '@kubeline/kube';
+import { connect, DEPLOY_RENAMED, deploy, deployFailure, deployPost, deploySummary, KubeClient, readDeploySettings } from '@kubeline/kube';
 import { Inputs, runAction, StepFailure, writeSummary } from '@kubeline/toolkit';
 
 // The runner cancels a job with SIGINT, then SIGTERM: stop waiting, leave a clear state, unlock.
@@ -23,5 +23,5 @@ await runAction(
     const failure = deployFailure(outcome);
     if (failure) throw new StepFailure(failure);
   },
-  () => deployPost({ context: new Inputs().string('context') }),
+  () => deployPost({ context: new Inputs().withRenamed(DEPLOY_RENAMED).string('kube-context') }),
 );

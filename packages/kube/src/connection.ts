@@ -128,7 +128,7 @@ export function checkKubeconfig(text: string, where: string, context?: string, b
   const ctx = contexts.find((c) => c.name === chosen);
   if (!ctx) {
     const message = `context "${chosen}" is not in the kubeconfig; it has: ${names.join(', ')}`;
-    throw context ? new ConfigurationError(message, 'context') : new ConfigurationError(`${where}: current-${message}`);
+    throw context ? new ConfigurationError(message, 'kube-context') : new ConfigurationError(`${where}: current-${message}`);
   }
   const cluster = clusters.find((c) => c.name === ctx.value.cluster);
   if (!cluster) throw new ConfigurationError(`${where}: context "${chosen}" names cluster "${String(ctx.value.cluster ?? '')}", which is not in its clusters (${clusters.map((c) => c.name).join(', ')})`);
@@ -308,7 +308,7 @@ function connectInCluster(options: ConnectOptions, env: NodeJS.ProcessEnv): Conn
     contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'service-account', namespace }],
     currentContext: 'in-cluster',
   });
-  if (options.context) throw new ConfigurationError(`is "${options.context}", but the credentials are the pod's service account, which has no contexts. Leave it empty.`, 'context');
+  if (options.context) throw new ConfigurationError(`is "${options.context}", but the credentials are the pod's service account, which has no contexts. Leave it empty.`, 'kube-context');
   return finish(kc, 'in-cluster', env, undefined, undefined);
 }
 

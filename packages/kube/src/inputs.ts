@@ -29,8 +29,12 @@ export interface DeploySettings {
   lockTimeoutMs: number;
 }
 
+/** Inputs renamed for one vocabulary across the actions (new name → old name), kept for one minor version. */
+export const DEPLOY_RENAMED = { 'kube-context': 'context' };
+
 /** deploy's inputs, checked before anything talks to a cluster. */
-export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
+export function readDeploySettings(given: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
+  const inputs = given.withRenamed(DEPLOY_RENAMED);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const manifests = inputs.required('manifests', 'Pass the `manifests` output of render-and-validate-manifests, or a file or folder of YAML.');
   const namespace = inputs.string('namespace');
@@ -42,7 +46,7 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
     namespace,
     createNamespace: inputs.boolean('create-namespace', false),
     kubeconfig: inputs.string('kubeconfig'),
-    context: inputs.string('context'),
+    context: inputs.string('kube-context'),
     timeoutMs: parseDuration(inputs.string('timeout', '5m'), 'timeout'),
     dryRun: inputs.boolean('dry-run', false),
     forceConflicts: inputs.boolean('force-conflicts', false),

@@ -90,7 +90,7 @@ describe('checkKubeconfig names what is wrong', () => {
   });
 
   test('an unknown `context` input lists the available ones and names the input', () => {
-    expect(() => checkKubeconfig(TOKEN_CONFIG, where, 'dev')).toThrow("input 'context': context \"dev\" is not in the kubeconfig; it has: prod, staging");
+    expect(() => checkKubeconfig(TOKEN_CONFIG, where, 'dev')).toThrow("input 'kube-context': context \"dev\" is not in the kubeconfig; it has: prod, staging");
   });
 
   test('a valid one gives the context to use', () => {
@@ -172,7 +172,7 @@ describe('connect', () => {
     writeFileSync(join(dir, 'namespace'), 'ci\n');
     const c = await connect({ ...options, serviceAccountDir: dir, env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' } });
     expect(c).toMatchObject({ source: 'in-cluster', server: 'https://10.96.0.1:443', namespace: 'ci' });
-    await expect(connect({ ...options, serviceAccountDir: dir, context: 'x', env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' } })).rejects.toThrow(/input 'context'/);
+    await expect(connect({ ...options, serviceAccountDir: dir, context: 'x', env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' } })).rejects.toThrow(/input 'kube-context'/);
   });
 
   test('nothing to connect with says the three ways', async () => {
