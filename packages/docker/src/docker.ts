@@ -8,7 +8,7 @@ import { ExternalError, errorMessage, run, tail, type RunOptions, type RunResult
 const ENGINE_UNREACHABLE = /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i;
 
 /** The folders the Docker CLI searches for plugins, user's first. */
-export function cliPluginDirs(configDir = process.env.DOCKER_CONFIG || join(homedir(), '.docker')): string[] {
+function cliPluginDirs(configDir = process.env.DOCKER_CONFIG || join(homedir(), '.docker')): string[] {
   return [
     join(configDir, 'cli-plugins'),
     '/usr/local/lib/docker/cli-plugins',

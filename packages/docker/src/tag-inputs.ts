@@ -1,7 +1,7 @@
 /** The `repositories`, `tags` and `flavor` inputs in docker/metadata-action's syntax, read into rules. */
 import { ConfigurationError } from '@kubeline/toolkit';
 
-export const RULE_TYPES = ['schedule', 'semver', 'match', 'edge', 'ref', 'raw', 'sha'] as const;
+const RULE_TYPES = ['schedule', 'semver', 'match', 'edge', 'ref', 'raw', 'sha'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
 
 /** metadata-action's default priorities: the highest-priority tag becomes the version. */

@@ -11,7 +11,7 @@ export interface TestImageOutcome extends BuildOutcome {
 }
 
 /** Name for the test image when the user gives none: local, per commit. */
-export function defaultTestImageName(context: string, run: RunContext): string {
+function defaultTestImageName(context: string, run: RunContext): string {
   const name = basename(resolve(context)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'app';
   const tag = (run.commitSha || 'local').slice(0, 12);
   return `kubeline-test/${name}:${tag}`;

@@ -77,7 +77,7 @@ export function isTransient(err: unknown): boolean {
 }
 
 /** `deployments.apps`, `pods`: a resource as RBAC and error messages spell it. */
-export function qualifiedResource(resource: string, group = ''): string {
+function qualifiedResource(resource: string, group = ''): string {
   return group ? `${resource}.${group}` : resource;
 }
 

@@ -406,7 +406,7 @@ async function liveState(client: KubeClient, plans: Plan[]): Promise<Map<string,
 }
 
 /** Waits until a CRD is Established (its API served); fails when its names are not accepted or time runs out. */
-export async function waitEstablished(client: KubeClient, name: string, timeoutMs: number, info: (line: string) => void = log.info): Promise<void> {
+async function waitEstablished(client: KubeClient, name: string, timeoutMs: number, info: (line: string) => void = log.info): Promise<void> {
   const ref = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name };
   const deadline = Date.now() + timeoutMs;
   let conditions: Array<{ type?: string; status?: string; reason?: string; message?: string }> = [];

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 /** Where the service account of a pod is mounted. */
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** GITHUB_STATE key of the kubeconfig file written from the input, for the post step. */
 export const KUBECONFIG_STATE = 'kubeline-kubeconfig';
 

@@ -278,7 +278,7 @@ const eventTime = (e: KubeEvent): string | undefined => e.series?.lastObservedTi
  * uids taken out, so the same failure on three pods is one line with three objects), counts summed,
  * warnings first, then the most recent.
  */
-export function groupEvents(events: readonly KubeEvent[]): EventDiagnosis[] {
+function groupEvents(events: readonly KubeEvent[]): EventDiagnosis[] {
   const groups = new Map<string, EventDiagnosis & { at: number }>();
   for (const e of events) {
     const name = e.involvedObject?.name ?? '';

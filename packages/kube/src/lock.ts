@@ -56,10 +56,10 @@ export interface HeldLock extends LockState {
 export class LockTimeoutError extends ExternalError {}
 
 /** The name of a release's Lease. */
-export const leaseName = (release: string): string => `kubeline-${release}`;
+const leaseName = (release: string): string => `kubeline-${release}`;
 
 /** `<run id>-<attempt>-<random>`: unique per run attempt, and readable in `kubectl get lease`. */
-export function lockIdentity(env: NodeJS.ProcessEnv = process.env): string {
+function lockIdentity(env: NodeJS.ProcessEnv = process.env): string {
   return `${env.GITHUB_RUN_ID ?? 'local'}-${env.GITHUB_RUN_ATTEMPT ?? '1'}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -240,7 +240,7 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
 }
 
 /** Deletes the Lease if `identity` still holds it (a resourceVersion precondition guards the check). */
-export async function releaseLease(client: KubeClient, state: LockState): Promise<boolean> {
+async function releaseLease(client: KubeClient, state: LockState): Promise<boolean> {
   const ref: ObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: state.namespace, name: state.name };
   for (let attempt = 0; attempt < 3; attempt++) {
     const live = await client.get(ref);

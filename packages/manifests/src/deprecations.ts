@@ -15,7 +15,7 @@ export interface ApiChange {
 // From the Kubernetes deprecated API migration guide. The four bundled versions' own OpenAPI
 // documents catch later removals as well (a kind missing from the target version); this table
 // names the replacement and covers what was removed before the oldest bundled version.
-export const API_CHANGES: readonly ApiChange[] = [
+const API_CHANGES: readonly ApiChange[] = [
   { apiVersion: 'extensions/v1beta1', kinds: ['Deployment', 'DaemonSet', 'ReplicaSet'], deprecatedIn: '1.9', removedIn: '1.16', replacement: 'apps/v1' },
   { apiVersion: 'extensions/v1beta1', kinds: ['NetworkPolicy'], deprecatedIn: '1.9', removedIn: '1.16', replacement: 'networking.k8s.io/v1' },
   { apiVersion: 'extensions/v1beta1', kinds: ['PodSecurityPolicy'], deprecatedIn: '1.10', removedIn: '1.16', replacement: 'policy/v1beta1', note: 'PodSecurityPolicy itself was removed in 1.25; use Pod Security Admission labels on the namespace' },

@@ -15,7 +15,7 @@ const PARALLEL_FROM_BYTES = 2 * 1024 * 1024;
 const WORKER_MARK = 'kubeline-manifests-parse';
 
 /** Reads and parses one file (size, binary and UTF-8 checks included). */
-export function parseFile(file: string): ParsedFile {
+function parseFile(file: string): ParsedFile {
   const read = readManifestFile(file, displayPath(file));
   if ('finding' in read) return read;
   // Offsets are counted without a byte-order mark, as parseYamlStream counts them.

@@ -15,7 +15,7 @@ export {
 } from './policy-config';
 
 /** `ignore.kubeline.dev/<check>: "<reason>"` (or `/all`) on an object's or its pod template's metadata. */
-export const SUPPRESS_ANNOTATION_PREFIX = 'ignore.kubeline.dev/';
+const SUPPRESS_ANNOTATION_PREFIX = 'ignore.kubeline.dev/';
 
 const SUPPRESSED = 'suppressed: ';
 

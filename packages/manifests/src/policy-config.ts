@@ -23,10 +23,10 @@ export type CheckName = (typeof CHECK_NAMES)[number];
 /** A check's severity in the config; `off` does not run it. */
 export type CheckSeverity = Severity | 'off';
 
-export const CHECK_SEVERITIES: readonly CheckSeverity[] = ['error', 'warning', 'info', 'off'];
+const CHECK_SEVERITIES: readonly CheckSeverity[] = ['error', 'warning', 'info', 'off'];
 
 /** The resource settings the `resources` check can require, as `resources.<section>.<name>`. */
-export const RESOURCE_FIELDS = [
+const RESOURCE_FIELDS = [
   'requests.cpu',
   'requests.memory',
   'limits.cpu',
@@ -273,7 +273,7 @@ function formatKey(path: KeyPath): string {
  * character but `/`, `**` as a whole segment any number of segments (none included). Everything
  * else is literal.
  */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
   let out = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;

@@ -3,8 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ConfigurationError, displayPath } from '@kubeline/toolkit';
-import { load } from 'js-yaml';
-import { isRecord, type YamlDocument } from '@kubeline/k8s';
+import { isRecord, parseYamlStream, type YamlDocument } from '@kubeline/k8s';
 import { manifestFiles } from './sources';
 import type { RenderTools } from './tools';
 
@@ -60,7 +59,7 @@ function isDirectory(path: string): boolean {
 }
 
 /** Which renderer a path needs, when `renderer: auto`. */
-export function detectRenderer(path: string, environment: string): Exclude<Renderer, 'auto'> {
+function detectRenderer(path: string, environment: string): Exclude<Renderer, 'auto'> {
   if (!isDirectory(path)) return 'plain';
   if (isChart(path)) return 'helm';
   if (isKustomization(path)) return 'kustomize';
@@ -162,10 +161,20 @@ interface ChartYaml {
   dependencies?: Array<{ name?: string; repository?: string }>;
 }
 
+/** Chart.yaml, read as Helm reads it (sigs.k8s.io/yaml: YAML 1.1, as our reader does). */
+function readChartYaml(file: string): ChartYaml {
+  const [document] = parseYamlStream(readFileSync(file, 'utf8'));
+  if (document?.error) {
+    const { message, line, column } = document.error;
+    throw new ConfigurationError(`${displayPath(file)}: invalid YAML at line ${line}, column ${column}: ${message}`);
+  }
+  return isRecord(document?.value) ? (document.value as ChartYaml) : {};
+}
+
 async function renderHelm(settings: RenderSettings, tools: RenderTools): Promise<RenderResult> {
   const chart = settings.path;
   if (!isChart(chart)) throw new ConfigurationError(`${displayPath(chart)} has no Chart.yaml; point \`path\` at a chart folder.`, 'path');
-  const meta = (load(readFileSync(join(chart, 'Chart.yaml'), 'utf8')) ?? {}) as ChartYaml;
+  const meta = readChartYaml(join(chart, 'Chart.yaml'));
   // Local (file://) dependencies are packed into charts/ first, as `helm dependency build` does.
   const deps = (meta.dependencies ?? []).filter((d) => d.name);
   if (deps.length && deps.some((d) => !existsSync(join(chart, 'charts', d.name!)) && !existsSync(join(chart, 'charts')))) await tools.helmDependencyBuild(chart);

@@ -341,7 +341,7 @@ function compileArray(schema: JsonSchema, options: CompileOptions): Check {
 }
 
 /** "did you mean" for a misspelled field: the closest known name by edit distance. */
-export function unknownFieldFix(key: string, known: readonly string[]): string {
+function unknownFieldFix(key: string, known: readonly string[]): string {
   let best = '';
   let bestDistance = Infinity;
   for (const name of known) {

@@ -5,7 +5,7 @@ import { ConfigurationError } from '@kubeline/toolkit';
 import type { Finding } from './types';
 
 /** Files bigger than this are refused rather than read: memory stays bounded. */
-export const MAX_FILE_BYTES = 64 * 1024 * 1024;
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 const YAML_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 // Files in a manifests folder that are not Kubernetes objects.

@@ -3,7 +3,7 @@ import { table } from '@kubeline/toolkit';
 import type { TestCaseResult, TestReport } from './junit';
 
 /** The name a person would search for: `classname › name`, without repeating. */
-export function testTitle(c: TestCaseResult): string {
+function testTitle(c: TestCaseResult): string {
   const scope = c.classname || c.suite;
   if (!c.name) return scope;
   if (!scope || c.name.includes(scope)) return c.name;
@@ -30,7 +30,7 @@ function formatSeconds(s: number): string {
   return s < 10 ? `${s.toFixed(2)} s` : s < 120 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-export function totalsLine(report: TestReport): string {
+function totalsLine(report: TestReport): string {
   if (report.total === 0) return 'No test cases in the report.';
   const bad = report.failed + report.errors;
   const parts = [`${report.passed} passed`];

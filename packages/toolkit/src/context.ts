@@ -54,7 +54,7 @@ export function runContext(env: NodeJS.ProcessEnv = process.env): RunContext {
   });
 }
 
-export function fromPayload(raw: {
+function fromPayload(raw: {
   eventName: string;
   sha: string;
   ref: string;

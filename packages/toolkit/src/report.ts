@@ -54,7 +54,7 @@ export function annotate(level: 'error' | 'warning' | 'notice', message: string,
 export type Cell = string | number;
 
 /** Markdown-safe text for a summary table cell. */
-export function cell(value: Cell): string {
+function cell(value: Cell): string {
   return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 }
 
