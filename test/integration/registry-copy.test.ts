@@ -239,7 +239,7 @@ describe('transient failures are retried (fault proxy in front of the target reg
     expect(warnings.join('\n')).toMatch(/answered 429 Too Many Requests\).*retry 1\/4 in 2\.0 s as the server asked \(Retry-After\)/);
   });
 
-  test('a connection reset in the middle of a blob upload: the blob is copied again from the start', async () => {
+  test('a connection reset on a blob upload: the blob is copied again from the start', async () => {
     const repo = uniqueName('copy-reset');
     proxy.addFault({ method: 'PATCH', path: new RegExp(`/v2/${repo}/blobs/uploads/`), reset: true, times: 1 });
     const r = await copyImage(single.ref, [`${proxy.host}/${repo}:1`]);

@@ -8,3 +8,4 @@ export * from './push';
 export * from './tags';
 export * from './test-image';
 export * from './inputs';
+export * from './registry-copy';
