@@ -51,6 +51,8 @@ export interface DeployContext {
   /** Cancels the wait (the runner's SIGINT/SIGTERM on a cancelled job). */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** promote's proof of where the images were verified, kept in the release record. */
+  proof?: Record<string, unknown>;
 }
 
 /**
@@ -93,7 +95,7 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
     try {
       const result = await applyBundle(client, objects, applyOptions);
       outcome.applied = result.objects;
-      record = await store.record({ objects: result.bundle, commit: env.GITHUB_SHA, runUrl, status: 'pending' });
+      record = await store.record({ objects: result.bundle, commit: env.GITHUB_SHA, runUrl, status: 'pending', proof: context.proof });
       outcome.revision = record.revision;
       outcome.wait = await waitForAll(client, waitTargets(result.objects), {
         timeoutMs: settings.timeoutMs,

@@ -13,6 +13,8 @@ export const RELEASE_LABEL = 'kubeline.dev/release';
 export const REVISION_LABEL = 'kubeline.dev/revision';
 export const STATUS_LABEL = 'kubeline.dev/status';
 const NOTE_ANNOTATION = 'kubeline.dev/note';
+/** promote's proof of a release's images, as JSON (also in release.json). */
+export const PROOF_ANNOTATION = 'kubeline.dev/proof';
 const UPDATED_ANNOTATION = 'kubeline.dev/updated';
 
 /**
@@ -44,6 +46,12 @@ export interface ReleaseRecord {
   commit?: string;
   runUrl?: string;
   note?: string;
+  /**
+   * For a promoted release: where its images were proven (the staging release, revision, commit,
+   * run and checks), as promote wrote it. Also in the `kubeline.dev/proof` annotation, so
+   * `kubectl get secret -o yaml` shows which staging run a release came from.
+   */
+  proof?: Record<string, unknown>;
   /** `kubeline.release.<release>.v<revision>`. */
   secretName: string;
 }
@@ -59,6 +67,8 @@ export interface NewRelease {
   /** Default `pending`: recorded before the wait, settled after. */
   status?: ReleaseStatus;
   note?: string;
+  /** promote's proof (see ReleaseRecord.proof). */
+  proof?: Record<string, unknown>;
   time?: Date;
 }
 
@@ -91,6 +101,7 @@ export function encodeRelease(release: string, namespace: string, revision: numb
     runUrl: input.runUrl,
     objects: input.objects.map(refOnly),
     images: input.images ?? imagesOf(input.objects),
+    ...(input.proof ? { proof: input.proof } : {}),
   };
   const bundle = gzipSync(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: input.objects }), { level: 9 });
   const data = { 'release.json': Buffer.from(JSON.stringify(meta)).toString('base64'), 'bundle.json.gz': bundle.toString('base64') };
@@ -102,6 +113,7 @@ export function encodeRelease(release: string, namespace: string, revision: numb
   }
   const annotations: Record<string, string> = { [UPDATED_ANNOTATION]: time };
   if (input.note) annotations[NOTE_ANNOTATION] = input.note;
+  if (input.proof) annotations[PROOF_ANNOTATION] = JSON.stringify(input.proof);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -139,6 +151,7 @@ export function decodeRelease(secret: KubeObject): ReleaseRecord | undefined {
       runUrl?: string;
       objects: ObjectRef[];
       images: string[];
+      proof?: Record<string, unknown>;
     };
     const status = metadata.labels?.[STATUS_LABEL] as ReleaseStatus;
     if (!RELEASE_STATUSES.includes(status) || !Number.isInteger(meta.revision)) return undefined;
@@ -154,6 +167,7 @@ export function decodeRelease(secret: KubeObject): ReleaseRecord | undefined {
       commit: meta.commit,
       runUrl: meta.runUrl,
       note: metadata.annotations?.[NOTE_ANNOTATION],
+      ...(meta.proof ? { proof: meta.proof } : {}),
       secretName: metadata.name ?? '',
     };
   } catch {

@@ -18,10 +18,10 @@ export interface ManifestSettings extends PipelineSettings {
 
 const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** render-and-validate-manifests' inputs, checked before any work. */
 /** Inputs renamed for one vocabulary across the actions (new name → old name), kept for one minor version. */
 const RENAMED = { release: 'release-name' };
 
+/** render-and-validate-manifests' inputs, checked before any work. */
 export function readManifestSettings(given: Inputs, env: NodeJS.ProcessEnv = process.env): ManifestSettings {
   const inputs = given.withRenamed(RENAMED);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();

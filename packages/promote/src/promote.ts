@@ -1,0 +1,164 @@
+/** promote: prove staging's images, then move those exact digests on — deploy, registry retag or GitOps commit. */
+import { copyImage, type RegistryCopyResult, splitReference } from '@kubeline/docker';
+import { promoteByCommit, type PromoteResult as GitopsResult } from '@kubeline/gitops';
+import { parseImage } from '@kubeline/k8s';
+import { deploy, type DeployCluster, deployFailure, type DeployOutcome, ReleaseStore } from '@kubeline/kube';
+import type { RenderTools } from '@kubeline/manifests';
+import { ConfigurationError, log, StepFailure } from '@kubeline/toolkit';
+import type { PromoteSettings } from './inputs';
+import { checkGivenBundle, renderProduction } from './production-bundle';
+import { digestOf, type Proof, proveStaging, type StagingRelease } from './proof';
+
+export type PromoteStatus = 'promoted' | 'unchanged' | 'refused' | 'failed';
+
+export interface PromoteOutcome {
+  status: PromoteStatus;
+  proof?: Proof;
+  /** The images promoted (after a retag: at their new place), each by digest. */
+  images: string[];
+  /** Why promote refused or failed. */
+  failure?: string;
+  retagged: RegistryCopyResult[];
+  deploy?: DeployOutcome;
+  gitops: GitopsResult[];
+}
+
+export interface PromoteDeps {
+  staging: StagingRelease;
+  /** Production, for mode deploy. */
+  production?: DeployCluster;
+  tools: RenderTools;
+}
+
+export interface PromoteContext {
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+}
+
+/**
+ * Promotes: proves the images in staging (or refuses, naming what staging runs), copies them to
+ * `to-images` when given, then deploys them to production, or commits them to the environment
+ * repository. Never rebuilds. A refusal or a failed deploy ends the outcome with its reason;
+ * the caller turns it into the step's verdict after writing outputs and the summary.
+ */
+export async function promote(settings: PromoteSettings, deps: PromoteDeps, context: PromoteContext = {}): Promise<PromoteOutcome> {
+  const env = context.env ?? process.env;
+  const outcome: PromoteOutcome = { status: 'failed', images: [], retagged: [], gitops: [] };
+  try {
+    outcome.proof = await proveStaging(deps.staging, {
+      soakMs: settings.soakMs,
+      images: settings.images.length ? settings.images.map((i) => i.reference) : undefined,
+      requireProven: settings.requireProven,
+      signal: context.signal,
+      now: context.now,
+    });
+  } catch (err) {
+    if (err instanceof StepFailure) return { ...outcome, status: 'refused', failure: err.message };
+    throw err;
+  }
+  const proof = outcome.proof;
+  log.info(`Proven in staging (${proof.staging.namespace}/${proof.staging.release} revision ${proof.staging.revision}): ${proof.images.join(', ')}.`);
+  outcome.images = proof.images;
+
+  if (settings.toImages.length) {
+    outcome.retagged = await retag(settings, proof.images);
+    outcome.images = outcome.retagged.map((r) => `${repositoryOf(r.targets[0].ref)}@${r.digest}`);
+  }
+
+  if (settings.mode === 'deploy') {
+    outcome.deploy = await deployProduction(settings, deps, outcome.images, proof, context.signal, env);
+    const failure = deployFailure(outcome.deploy);
+    return { ...outcome, status: failure ? 'failed' : 'promoted', failure };
+  }
+  if (settings.mode === 'gitops') {
+    outcome.gitops = await commitToRepository(settings, outcome.images, proof, env);
+    return { ...outcome, status: outcome.gitops.some((g) => g.changed) ? 'promoted' : 'unchanged' };
+  }
+  return { ...outcome, status: 'promoted' };
+}
+
+/** `registry/repo:tag` or `registry/repo@sha256:…` → `registry/repo`. */
+const repositoryOf = (ref: string): string => parseImage(ref).name;
+
+/** Which targets each proven image goes to: `name=target` lines by repository name, bare lines when there is one image. */
+function targetsFor(settings: PromoteSettings, images: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>(images.map((i) => [i, []]));
+  for (const { name, target } of settings.toImages) {
+    const image = name ? images.find((i) => repositoryOf(i) === name || repositoryOf(i).endsWith(`/${name}`)) : images.length === 1 ? images[0] : undefined;
+    if (!image) {
+      throw new ConfigurationError(
+        name
+          ? `"${name}=${target}": no proven image is named ${name}; the proven images are ${images.join(', ')}.`
+          : `"${target}": ${images.length} images were proven (${images.join(', ')}); say which goes where with name=target lines.`,
+        'to-images',
+      );
+    }
+    out.get(image)!.push(target);
+  }
+  return out;
+}
+
+async function retag(settings: PromoteSettings, images: readonly string[]): Promise<RegistryCopyResult[]> {
+  const { username, password, fromUsername, fromPassword } = settings.registry;
+  const results: RegistryCopyResult[] = [];
+  for (const [image, targets] of targetsFor(settings, images)) {
+    if (!targets.length) continue;
+    const sourceRegistry = splitReference(image).registry;
+    const result = await copyImage(image, targets, {
+      credentials: (registry, role) => {
+        if (role === 'source' && fromUsername) return { username: fromUsername, password: fromPassword };
+        if (username && (role === 'target' || registry === sourceRegistry)) return { username, password };
+        return undefined;
+      },
+    });
+    for (const t of result.targets) log.info(`${image} → ${t.ref}: ${t.mounted} blob(s) mounted, ${t.copied} copied, ${t.skipped} already there; ${t.bytes} bytes sent.`);
+    results.push(result);
+  }
+  return results;
+}
+
+async function deployProduction(settings: PromoteSettings, deps: PromoteDeps, images: string[], proof: Proof, signal: AbortSignal | undefined, env: NodeJS.ProcessEnv): Promise<DeployOutcome> {
+  if (!deps.production || !settings.deploy) throw new Error('mode deploy needs the production cluster and deploy settings');
+  let manifests: string;
+  if (settings.render) {
+    const staging = new ReleaseStore(deps.staging.client, deps.staging.namespace, deps.staging.release);
+    const stagingBundle = proof.staging.revision ? await staging.bundle(proof.staging.revision) : [];
+    manifests = await renderProduction(settings.render, deps.tools, stagingBundle, images);
+  } else {
+    manifests = await checkGivenBundle(settings.deploy.manifests, images);
+  }
+  return deploy({ ...settings.deploy, manifests }, deps.production, { signal, env, proof: proof as unknown as Record<string, unknown> });
+}
+
+async function commitToRepository(settings: PromoteSettings, images: readonly string[], proof: Proof, env: NodeJS.ProcessEnv): Promise<GitopsResult[]> {
+  const g = settings.gitops!;
+  const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+  if (g.imageName && images.length > 1) {
+    throw new ConfigurationError(`names one image, but ${images.length} were proven (${images.join(', ')}); promote them one per step, each with its images: line.`, 'image-name');
+  }
+  const results: GitopsResult[] = [];
+  for (const image of images) {
+    const repository = repositoryOf(image);
+    const change =
+      g.change === 'kustomize-image'
+        ? ({ kind: 'kustomize-image', name: g.imageName || repository } as const)
+        : g.change === 'helm-value'
+          ? ({ kind: 'helm-value', key: g.valuesKey } as const)
+          : ({ kind: 'container-image', repository: g.imageName || repository } as const);
+    const result = await promoteByCommit({
+      repository: g.repository,
+      branch: g.branch,
+      token: g.token || undefined,
+      file: g.file,
+      change,
+      digest: digestOf(image)!,
+      environment: g.environment || undefined,
+      stagingRevision: `${proof.staging.namespace}/${proof.staging.release} revision ${proof.staging.revision}${proof.staging.commit ? ` (commit ${proof.staging.commit})` : ''}`,
+      runUrl,
+      push: g.pullRequest ? 'pull-request' : 'direct',
+    });
+    results.push(result);
+  }
+  return results;
+}
