@@ -19,6 +19,7 @@ entries.push({ name: 'cli', entry: join('packages', 'runner', 'src', 'cli.ts') }
 // Data files a bundle reads at run time, copied next to its index.js.
 const assets = {
   'render-and-validate-manifests': ['packages/manifests/schemas/kubernetes.json.br'],
+  promote: ['packages/manifests/schemas/kubernetes.json.br'],
 };
 
 const out = check ? mkdtempSync(join(tmpdir(), 'kubeline-dist-')) : join(root, 'dist');

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { cleanupKubeconfig, connect, DEPLOY_RENAMED, deployPost, KubeClient } from '@kubeline/kube';
-import { CommandLineTools } from '@kubeline/manifests';
+import { CommandLineTools, runParseWorkerIfAny } from '@kubeline/manifests';
 import { promote, promoteSummary, readPromoteSettings } from '@kubeline/promote';
 import { Inputs, runAction, StepFailure, stepState, writeSummary } from '@kubeline/toolkit';
 
@@ -11,10 +11,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 // Staging's kubeconfig file (from-kubeconfig) is kept under its own state names, apart from production's.
 const stagingState = { saveState: (name: string, value: string) => stepState.save(`staging-${name}`, value), getState: (name: string) => stepState.get(`staging-${name}`) };
 
-await runAction(
+// This bundle is also the entry of the threads that parse big production bundles in parallel.
+if (!runParseWorkerIfAny()) await runAction(
   'promote',
   async () => {
-    const settings = readPromoteSettings();
+    const settings = readPromoteSettings(undefined, undefined, import.meta.url);
     const production = await connect({ kubeconfig: settings.cluster.kubeconfig, context: settings.cluster.context });
     const separate = settings.from.kubeconfig || settings.from.context;
     const staging = separate

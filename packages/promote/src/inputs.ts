@@ -73,8 +73,11 @@ function targetLines(inputs: Inputs): { name?: string; target: string }[] {
   });
 }
 
-/** promote's inputs. `source` is how inputs are read (INPUT_* variables on a runner). */
-export function readPromoteSettings(source: InputSource = envInputs, env: NodeJS.ProcessEnv = process.env): PromoteSettings {
+/**
+ * promote's inputs. `source` is how inputs are read (INPUT_* variables on a runner); `workerEntry`
+ * is the bundle that parses big production renders on worker threads.
+ */
+export function readPromoteSettings(source: InputSource = envInputs, env: NodeJS.ProcessEnv = process.env, workerEntry?: string): PromoteSettings {
   const inputs = new Inputs(source);
   const mode = inputs.choice('mode', MODES, 'deploy');
   const release = inputs.string('release');
@@ -112,7 +115,7 @@ export function readPromoteSettings(source: InputSource = envInputs, env: NodeJS
     if (given && path) throw new ConfigurationError("and 'manifests' are two ways to give the production bundle; give one.", 'path');
     const deploy = readDeploySettings(new Inputs((name) => (name === 'manifests' ? given || RENDERED_LATER : source(name))), env);
     // The staging render's images are replaced by the proven digests; the user's `images` lines are those digests.
-    const render = path ? readManifestSettings(new Inputs((name) => (name === 'images' ? '' : source(name))), env) : undefined;
+    const render = path ? { ...readManifestSettings(new Inputs((name) => (name === 'images' ? '' : source(name))), env), workerEntry } : undefined;
     return { ...settings, deploy, render };
   }
   if (mode === 'gitops') {
