@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Kubeline benchmark — `npm run bench` (from the repository root, test bed and cluster up or not).
 //
-// It reports; it is not a test. Seven parts, in one run on one machine (sections startup, size,
-// pipeline, manifests, deploy-wait, deploy-apply; the environment facts always):
+// It reports; it is not a test. Eight parts, in one run on one machine (sections startup, size,
+// pipeline, manifests, deploy-wait, deploy-apply, retag; the environment facts always):
 //
 //  1. Start-up of each action bundle (dist/<action>/index.js): the time from process start to the
 //     first input read, above bare `node -e 0`. Each bundle is started as the runner starts it
@@ -10,7 +10,7 @@
 //     GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH files, an event payload, RUNNER_TEMP) but with
 //     one input invalid so that it fails right at reading its inputs: build-test-image `build-args`
 //     (not key=value), run-tests `run` (empty), push-image `repositories` (empty), render-and-validate-manifests
-//     `path` (empty), deploy `manifests` (empty). DOCKER_HOST points at a
+//     `path` (empty), deploy `manifests` (empty), promote `mode` (not a mode). DOCKER_HOST points at a
 //     socket that does not exist, and every run must end with the action's own input error naming
 //     that input (else the measurement is refused), so no docker work is in the figure. Wall time
 //     from spawn to exit, per run, with the monotonic clock; the subjects are interleaved round-robin
@@ -100,6 +100,11 @@
 //     (create), (b) again with no change, (c) with 50 objects changed. Reported: wall time median and
 //     p90, API requests (ours: KubeClient's counter; kubectl: its -v=6 log). No target: the figures,
 //     beside kubectl's (and kubectl --validate=false, as a reference).
+//  8. retag (bench/retag.mjs): promote's registry mode — copyImage of a ~100 MB image to another
+//     repository of the same registry (blob mount) and to the other registry (streamed copy), against
+//     `docker pull && docker tag && docker push` of the same image, interleaved rounds; wall time and
+//     bytes sent (counted by a TCP proxy in front of each registry). Targets: the mount sends about
+//     the manifest's size, and ≥ 10× faster than docker.
 //     Both deploy sections need the test bed's cluster: without KUBELINE_KUBECONFIG they run
 //     `scripts/cluster up` (never `down`: it is shared) and take its variables. Their kubectl is the
 //     machine's /usr/bin/kubectl (a vendor's v1.32 build): fine for a comparison in a bench, never a
@@ -148,9 +153,10 @@ import { addCounts, buildkitSteps, bytes, median, ms, parseFileCommands, pct, pu
 import { manifestsBench } from './manifests.mjs';
 import { DEPLOY_WAIT_TARGET, deployWaitBench } from './deploy-wait.mjs';
 import { deployApplyBench } from './deploy-apply.mjs';
+import { retagBench } from './retag.mjs';
 
 const root = resolve(import.meta.dirname, '..');
-const ACTIONS = ['build-test-image', 'run-tests', 'push-image', 'render-and-validate-manifests', 'deploy'];
+const ACTIONS = ['build-test-image', 'run-tests', 'push-image', 'render-and-validate-manifests', 'deploy', 'promote'];
 const TARGET = { startupMs: 100, bundleBytes: 1_000_000, overheadPct: 5 };
 const WIDE = { startupMs: 200, bundleBytes: 1_500_000, overheadPct: 15 };
 const STAGES = ['build-test-image', 'run-tests', 'push-image'];
@@ -173,6 +179,7 @@ const INVALID = {
   'push-image': { input: 'repositories', value: '' },
   'render-and-validate-manifests': { input: 'path', value: '' },
   deploy: { input: 'manifests', value: '' },
+  promote: { input: 'mode', value: 'not-a-mode' },
 };
 /**
  * Peers, measured when a copy of the action (its action.yml and dist/) is in
@@ -204,6 +211,7 @@ try {
   if (opts.only.has('manifests')) results.manifests = await manifestsBench({ root, work, rounds: opts.rounds, objects: opts.objects, notes, problems });
   if (opts.only.has('deploy-wait')) results.deployWait = await deployWaitBench({ root, rounds: opts.rounds, notes, problems });
   if (opts.only.has('deploy-apply')) results.deployApply = await deployApplyBench({ root, rounds: opts.rounds, notes, problems });
+  if (opts.only.has('retag')) results.retag = await retagBench({ root, rounds: Math.min(opts.rounds, 5), notes, problems });
   results.loadAfter = os.loadavg().map((x) => round(x, 2));
   // The tree is shared: a bundle rebuilt while we measured makes the figures a mix of two builds.
   const after = bundleHashes();
@@ -228,7 +236,7 @@ process.exitCode = problems.length ? 1 : 0;
 // ── options ───────────────────────────────────────────────────────────────────
 
 function parseOptions(argv) {
-  const sections = ['startup', 'size', 'pipeline', 'manifests', 'deploy-wait', 'deploy-apply'];
+  const sections = ['startup', 'size', 'pipeline', 'manifests', 'deploy-wait', 'deploy-apply', 'retag'];
   const o = { runs: 30, warmup: 3, rounds: 6, traced: 2, objects: 12_000, only: new Set(sections), quick: false };
   const named = [];
   for (let i = 0; i < argv.length; i++) {
