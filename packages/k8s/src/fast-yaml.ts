@@ -1,24 +1,59 @@
-import type { Schema } from 'js-yaml';
+import type { FieldPath } from './object';
 
-/** Returned when a document uses YAML this parser leaves to js-yaml. */
+/** Returned when a document uses YAML this parser leaves to the library (the `yaml` package). */
 export const NOT_SIMPLE: unique symbol = Symbol('not simple YAML');
 
 /**
  * A fast reader for the YAML that manifests are made of: block mappings and sequences, one-line
- * plain and quoted scalars, literal blocks, one-line flow collections and comments. Anything
- * else — anchors, aliases, tags, multi-line flow or plain scalars, folded blocks, duplicate keys,
- * anything malformed — returns NOT_SIMPLE and the caller parses the document with js-yaml, which
- * also reports every error. Scalars resolve through the same schema js-yaml uses, so a value read
- * here is exactly the value js-yaml would read (checked by a differential fuzz test).
+ * plain and quoted scalars, literal blocks, one-line flow collections, comments, and anchors and
+ * aliases of block values (`labels: &l` … `matchLabels: *l`). Anything else — merge keys, tags,
+ * multi-line flow or plain scalars, folded blocks, duplicate keys, anchors on keys or in flow
+ * collections, anything malformed — returns NOT_SIMPLE and the caller parses the document with the
+ * library, which also reports every error. Plain scalars resolve through `resolvePlainScalar`, the
+ * rules the library is configured with too, so a value read here is exactly the value the library
+ * would read (checked by a differential fuzz test).
  */
-export function parseSimpleYaml(text: string, schema: Schema): unknown | typeof NOT_SIMPLE {
+export function parseSimpleYaml(text: string): unknown | typeof NOT_SIMPLE {
   try {
-    return new SimpleParser(text, schema).document();
+    return new SimpleParser(text).document();
   } catch (error) {
     if (error === BAIL) return NOT_SIMPLE;
     throw error;
   }
 }
+
+/**
+ * Where a field is in a document this reader takes (else NOT_SIMPLE): 0-based line and column of
+ * its key, or of the item in a list, or of the closest enclosing one that is there, as the library
+ * path of locateField finds them. The same parse, with the positions kept.
+ */
+export function locateInSimpleYaml(text: string, path: FieldPath): { line: number; column: number } | typeof NOT_SIMPLE {
+  const where: Positions = new WeakMap();
+  let parser: SimpleParser;
+  let value: unknown;
+  try {
+    parser = new SimpleParser(text, where);
+    value = parser.document();
+  } catch (error) {
+    if (error === BAIL) return NOT_SIMPLE;
+    throw error;
+  }
+  let at: Position = parser.rootAt;
+  for (const part of path) {
+    const positions = value !== null && typeof value === 'object' ? where.get(value) : undefined;
+    const next = typeof part === 'string' ? (positions instanceof Map ? positions.get(part) : undefined) : Array.isArray(positions) ? positions[part] : undefined;
+    if (!next) break;
+    at = next;
+    if (next[2]) break;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return { line: at[0], column: at[1] };
+}
+
+/** A 0-based line and column; `alias`: the value there is an alias (a path goes no deeper, as in the library path). */
+type Position = [line: number, column: number, alias?: true];
+/** Where the keys of a mapping and the items of a list are, by the object or array read. */
+type Positions = WeakMap<object, Map<string, Position> | Position[]>;
 
 const BAIL = new Error('not simple');
 function bail(): never {
@@ -26,6 +61,10 @@ function bail(): never {
 }
 
 const MAX_DEPTH = 100;
+/** Aliases a document may use; legitimate manifests use a handful, alias bombs thousands. */
+export const MAX_ALIASES = 1000;
+/** Values a document may expand to once aliases are written out. */
+export const MAX_NODES = 1_000_000;
 // Characters that start something other than a plain scalar.
 const INDICATORS = new Set(['&', '*', '!', '|', '>', '%', '@', '`', '?', '[', ']', '{', '}', '#', ',', "'", '"']);
 const LETTER_WORDS: Record<string, unknown> = {
@@ -37,6 +76,8 @@ const LETTER_WORDS: Record<string, unknown> = {
 };
 
 interface Line {
+  /** 0-based line number in the document. */
+  no: number;
   indent: number;
   /** Text after the indentation, without a trailing `\r`. */
   text: string;
@@ -46,13 +87,21 @@ class SimpleParser {
   private readonly lines: Line[] = [];
   private i = 0;
   private depth = 0;
+  /** Anchored values by name (an anchor counts once its node is complete: no alias can be inside it). */
+  private readonly anchors = new Map<string, unknown>();
+  private aliases = 0;
+  /** Where the document's value starts. */
+  rootAt: Position = [0, 0];
 
-  constructor(source: string, private readonly schema: Schema) {
+  constructor(
+    source: string,
+    private readonly where?: Positions,
+  ) {
     // A literal block at the very end without a line break chomps differently: not worth a special case.
     if (!source.endsWith('\n') && source.includes('|')) bail();
     let start = 0;
     let first = true;
-    while (start <= source.length) {
+    for (let no = 0; start <= source.length; no++) {
       let end = source.indexOf('\n', start);
       if (end === -1) end = source.length;
       if (end === source.length && start === end && start > 0) break; // after the last line break
@@ -70,7 +119,7 @@ class SimpleParser {
       while (raw.charCodeAt(indent) === 32) indent++;
       const text = raw.slice(indent);
       if (text.charCodeAt(0) === 9) bail(); // tabs in indentation
-      this.lines.push({ indent, text });
+      this.lines.push({ no, indent, text });
       if (end === source.length) break;
     }
   }
@@ -80,9 +129,12 @@ class SimpleParser {
     if (this.i >= this.lines.length) return undefined;
     const line = this.lines[this.i];
     if (line.text.startsWith('%') || line.text.startsWith('---') || line.text.startsWith('...')) bail();
+    this.rootAt = [line.no, line.indent];
     const value = this.node(line.indent);
     this.skipBlank();
     if (this.i < this.lines.length) bail(); // something left over: malformed or unusual
+    // What aliases expand to is bounded; the library says so when it is too much.
+    if (this.aliases > 0 && expandedSize(value, new Map(), 0) > MAX_NODES) bail();
     return value;
   }
 
@@ -105,6 +157,8 @@ class SimpleParser {
 
   private sequence(indent: number): unknown[] {
     const out: unknown[] = [];
+    const items: Position[] | undefined = this.where && [];
+    if (items) this.where!.set(out, items);
     for (;;) {
       this.skipBlank();
       if (this.i >= this.lines.length) break;
@@ -115,23 +169,48 @@ class SimpleParser {
       }
       let spaces = 1;
       while (line.text.charCodeAt(spaces) === 32) spaces++;
-      const rest = line.text.slice(spaces);
+      let rest = line.text.slice(spaces);
+      let column = indent + spaces;
+      const anchor = rest.charCodeAt(0) === 38 /* & */ ? anchorOf(rest) : undefined;
+      if (anchor) {
+        rest = rest.slice(anchor.length);
+        column += anchor.length;
+        if (rest[0] === '*') bail(); // an alias with an anchor: an error, the library says so
+      }
+      let value: unknown;
       if (rest === '' || rest.startsWith('#')) {
         this.i++;
-        out.push(this.blockValue(indent, true));
+        // The collection below, or (null) the dash.
+        this.skipBlank();
+        const below = this.lines[this.i];
+        const collection = below && below.indent > indent;
+        if (anchor && !collection) bail(); // an anchored null: the library
+        items?.push(collection ? [below.no, below.indent] : [line.no, indent]);
+        value = this.blockValue(indent, true);
       } else if (isSequenceEntry(rest) || keyEnd(rest) >= 0) {
+        // `- &a name: x` anchors the key, not the mapping: the library.
+        if (anchor) bail();
         // `- name: x` / `- - x`: a collection whose first line starts after the dash.
-        this.lines[this.i] = { indent: indent + spaces, text: rest };
-        out.push(this.node(indent + spaces));
+        this.lines[this.i] = { no: line.no, indent: column, text: rest };
+        items?.push([line.no, column]);
+        value = this.node(column);
       } else {
-        out.push(this.inlineValue(rest, indent));
+        // An anchored scalar is where its anchor's name is; a collection where it opens.
+        const at: Position = anchor && rest[0] !== '[' && rest[0] !== '{' ? [line.no, indent + spaces + 1] : valuePosition(line.no, column, rest);
+        value = this.inlineValue(rest, indent);
+        if (rest[0] === '*') at[2] = true;
+        items?.push(at);
       }
+      if (anchor) this.anchors.set(anchor.name, value);
+      out.push(value);
     }
     return out;
   }
 
   private mapping(indent: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
+    const keys: Map<string, Position> | undefined = this.where && new Map();
+    if (keys) this.where!.set(out, keys);
     for (;;) {
       this.skipBlank();
       if (this.i >= this.lines.length) break;
@@ -145,15 +224,28 @@ class SimpleParser {
       const colon = keyEnd(text);
       if (colon < 0) bail();
       const key = this.key(text.slice(0, colon));
-      if (key === '<<' || Object.prototype.hasOwnProperty.call(out, key)) bail(); // merge keys, duplicates: js-yaml
+      if (key === '<<' || Object.prototype.hasOwnProperty.call(out, key)) bail(); // merge keys, duplicates: the library
+      keys?.set(key, [line.no, indent + (text.charCodeAt(0) === 34 || text.charCodeAt(0) === 39 ? 1 : 0)]);
       let rest = text.slice(colon + 1);
       let spaces = 0;
       while (rest.charCodeAt(spaces) === 32) spaces++;
       rest = rest.slice(spaces);
+      const anchor = rest.charCodeAt(0) === 38 /* & */ ? anchorOf(rest) : undefined;
+      if (anchor) {
+        rest = rest.slice(anchor.length);
+        if (rest[0] === '*') bail(); // an alias with an anchor: an error, the library says so
+      }
+      let value: unknown;
       if (rest === '' || rest.startsWith('#')) {
         this.i++;
-        defineKey(out, key, this.blockValue(indent, false));
-      } else defineKey(out, key, this.inlineValue(rest, indent));
+        value = this.blockValue(indent, false);
+        if (anchor && value === null) bail(); // an anchored null: the library
+      } else {
+        value = this.inlineValue(rest, indent);
+        if (rest[0] === '*' && keys) keys.get(key)![2] = true;
+      }
+      if (anchor) this.anchors.set(anchor.name, value);
+      defineKey(out, key, value);
     }
     return out;
   }
@@ -184,22 +276,30 @@ class SimpleParser {
       value = scalar;
       this.i++;
     } else if (c === '[' || c === '{') {
-      const flow = new FlowParser(text, this.schema);
+      const line = this.lines[this.i];
+      const flow = new FlowParser(text, this.depth, this.where, line.no, line.indent + line.text.length - text.length);
       value = flow.value();
       requireCommentOrEnd(text.slice(flow.at));
       this.i++;
     } else if (c === '|') {
       return this.literalBlock(text, indent);
+    } else if (c === '*') {
+      // An alias: the anchored value itself, as the library gives it.
+      const name = /^\*([^\s,[\]{}]+)/.exec(text)?.[1];
+      if (!name || name.endsWith(':') || !this.anchors.has(name) || ++this.aliases > MAX_ALIASES) bail();
+      requireCommentOrEnd(text.slice(name.length + 1));
+      value = this.anchors.get(name);
+      this.i++;
     } else if (INDICATORS.has(c) || (c === '-' && (text.length === 1 || text.charCodeAt(1) === 32)) || (c === ':' && text.charCodeAt(1) === 32)) {
       bail();
     } else {
       const comment = text.indexOf(' #');
       const plain = (comment >= 0 ? text.slice(0, comment) : text).trimEnd();
       if (plain.includes(': ') || plain.endsWith(':') || plain.includes('\t')) bail();
-      value = resolvePlain(plain, this.schema);
+      value = resolvePlainScalar(plain);
       this.i++;
     }
-    // A more-indented line after a one-line value continues it (multi-line scalar): js-yaml.
+    // A more-indented line after a one-line value continues it (multi-line scalar): the library.
     this.skipBlank();
     if (this.i < this.lines.length && this.lines[this.i].indent > indent) bail();
     return value;
@@ -248,8 +348,38 @@ class SimpleParser {
     }
     const plain = raw.trimEnd();
     if (!plain || INDICATORS.has(c) || c === '-' || c === ':' || plain.includes(' #')) bail();
-    return String(resolvePlain(plain, this.schema));
+    return String(resolvePlainScalar(plain));
   }
+}
+
+/** `&name ` at the start of `text`: the name, and the length of the anchor with the spaces after it. */
+function anchorOf(text: string): { name: string; length: number } {
+  const match = /^&([^\s,[\]{}]+)(?: +|$)/.exec(text);
+  if (!match || match[1].endsWith(':')) bail();
+  return { name: match[1], length: match[0].length };
+}
+
+/**
+ * How many values `value` holds with each shared (aliased) part counted every time it appears;
+ * Infinity when aliases nest it deeper than any manifest does.
+ */
+function expandedSize(value: unknown, known: Map<object, number>, depth: number): number {
+  if (value === null || typeof value !== 'object') return 1;
+  let size = known.get(value);
+  if (size === undefined) {
+    if (depth > 10 * MAX_DEPTH) return Infinity;
+    size = 1;
+    for (const item of Array.isArray(value) ? value : Object.values(value)) size += expandedSize(item, known, depth + 1);
+    known.set(value, size);
+  }
+  return size;
+}
+
+/** Where a value written after `- ` starts: inside its quotes; a block scalar's on the line after `|`. */
+function valuePosition(line: number, column: number, text: string): Position {
+  const c = text.charCodeAt(0);
+  if (c === 124 /* | */) return [line + 1, 0];
+  return [line, column + (c === 34 || c === 39 ? 1 : 0)];
 }
 
 function defineKey(out: Record<string, unknown>, key: string, value: unknown): void {
@@ -295,7 +425,7 @@ function doubleQuoted(text: string, probe = false): [string, number] {
     else if (ch === 34 /* " */) {
       if (probe) return ['', i + 1];
       const body = text.slice(0, i + 1);
-      // YAML escapes beyond JSON's (\x, \e, \0, \N, …) are left to js-yaml.
+      // YAML escapes beyond JSON's (\x, \e, \0, \N, …) are left to the library.
       if (JSON_ESCAPE.test(body) || /[\x00-\x1f]/.test(body)) bail();
       return [JSON.parse(body) as string, i + 1];
     }
@@ -317,26 +447,24 @@ function singleQuoted(text: string, probe = false): [string, number] {
   bail();
 }
 
-/** A plain scalar's value, exactly as the schema resolves it. */
-function resolvePlain(plain: string, schema: Schema): unknown {
-  const c = plain.charCodeAt(0);
-  const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-  if (letter) {
-    if (plain.length <= 5 && Object.hasOwn(LETTER_WORDS, plain)) return LETTER_WORDS[plain];
-    return plain;
-  }
-  if (c >= 49 && c <= 57 && plain.length < 16 && /^[1-9][0-9]*$/.test(plain)) return Number(plain);
-  return schema.resolveImplicitScalarTag(plain).value;
-}
-
 /** One-line flow collections: `[a, "b"]`, `{cpu: 100m, memory: 128Mi}`, nested. */
 class FlowParser {
   at = 0;
-  private depth = 0;
+  /** Starts at the block nesting around the collection: the limit is on the whole document. */
   constructor(
     private readonly text: string,
-    private readonly schema: Schema,
+    private depth: number,
+    private readonly where?: Positions,
+    private readonly line = 0,
+    /** The column of the text's first character in its line. */
+    private readonly column = 0,
   ) {}
+
+  /** Where the value at `at` starts (inside its quotes). */
+  private position(): Position {
+    const c = this.text.charCodeAt(this.at);
+    return [this.line, this.column + this.at + (c === 34 || c === 39 ? 1 : 0)];
+  }
 
   value(): unknown {
     this.space();
@@ -349,7 +477,7 @@ class FlowParser {
       const [s, end] = c === '"' ? doubleQuoted(this.text.slice(this.at)) : singleQuoted(this.text.slice(this.at));
       this.at += end;
       value = s;
-    } else value = resolvePlain(this.plain(), this.schema);
+    } else value = resolvePlainScalar(this.plain());
     this.depth--;
     return value;
   }
@@ -357,31 +485,41 @@ class FlowParser {
   private sequence(): unknown[] {
     this.at++;
     const out: unknown[] = [];
+    const items: Position[] | undefined = this.where && [];
+    if (items) this.where!.set(out, items);
     this.space();
     if (this.text.charAt(this.at) === ']') {
       this.at++;
       return out;
     }
     for (;;) {
+      this.space();
+      items?.push(this.position());
       out.push(this.value());
       this.space();
       const c = this.text.charAt(this.at++);
       if (c === ']') return out;
       if (c !== ',') bail();
       this.space();
-      if (this.text.charAt(this.at) === ']') bail(); // trailing comma: leave the edge cases to js-yaml
+      if (this.text.charAt(this.at) === ']') bail(); // trailing comma: leave the edge cases to the library
     }
   }
 
   private mapping(): Record<string, unknown> {
     this.at++;
     const out: Record<string, unknown> = {};
+    const keys: Map<string, Position> | undefined = this.where && new Map();
+    if (keys) this.where!.set(out, keys);
     this.space();
     if (this.text.charAt(this.at) === '}') {
       this.at++;
       return out;
     }
     for (;;) {
+      this.space();
+      const first = this.text.charAt(this.at);
+      if (first === '[' || first === '{') bail(); // a collection as a key: an error, the library says so
+      const keyAt = this.where && this.position();
       const key = String(this.value());
       this.space();
       if (this.text.charAt(this.at) !== ':') bail();
@@ -389,6 +527,7 @@ class FlowParser {
       const next = this.text.charAt(this.at);
       if (next !== ' ') bail();
       if (key === '<<' || Object.prototype.hasOwnProperty.call(out, key)) bail();
+      if (keyAt) keys!.set(key, keyAt);
       defineKey(out, key, this.value());
       this.space();
       const c = this.text.charAt(this.at++);
@@ -416,4 +555,72 @@ class FlowParser {
   private space(): void {
     while (this.text.charCodeAt(this.at) === 32) this.at++;
   }
+}
+
+// Plain scalars as Kubernetes reads them: YAML 1.1, as go-yaml v2 does (sigs.k8s.io/yaml), without
+// timestamps (go-yaml leaves them strings when decoding into an untyped value): the rules this
+// project's reader has always applied (its former library's YAML 1.1 schema less the timestamp tag,
+// kept exactly: test/yaml-read.test.ts). yaml-read.ts gives the same rules to the `yaml` package, so
+// both readers resolve every scalar alike.
+
+/** `null`, `~` and the empty scalar. */
+export const YAML11_NULL = /^(?:~|null|Null|NULL)?$/;
+/** YAML 1.1 booleans: `y`, `yes`, `on`, `true` and their negations, in three casings. */
+export const YAML11_BOOL = /^(?:[yYnN]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
+/** Binary `0b1010`, octal `0755`, hex `0x1f`, sexagesimal `1:30`, decimal; `_` as a separator. */
+export const YAML11_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+|[-+]?(?:0|[1-9][0-9_]*))$/;
+/** A float needs a dot (`1.5`, `.5`, `1.`), an exponent a sign (`1.0e+3`; `1e3` is a string); `1:30.5`, `.inf`, `.nan`. */
+export const YAML11_FLOAT = /^(?:[-+]?(?:(?:[0-9][0-9_]*)?\.[0-9_]*)(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const FLOAT_SPECIAL = /^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const TRUE_WORDS = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE']);
+
+/** A boolean's value; call only when YAML11_BOOL matches. */
+export const yaml11Bool = (source: string): boolean => TRUE_WORDS.has(source);
+
+/** The value of a scalar YAML11_INT matches, or undefined when it is not a finite number (then a string). */
+export function yaml11Int(source: string): number | undefined {
+  let value = source.replace(/_/g, '');
+  let sign = 1;
+  if (value[0] === '-' || value[0] === '+') {
+    if (value[0] === '-') sign = -1;
+    value = value.slice(1);
+  }
+  let result: number;
+  if (value.startsWith('0b')) result = sign * parseInt(value.slice(2), 2);
+  else if (value.startsWith('0x')) result = sign * parseInt(value.slice(2), 16);
+  else if (value.includes(':')) result = sign * sexagesimal(value);
+  else if (value !== '0' && value[0] === '0') result = sign * parseInt(value, 8);
+  else result = sign * parseInt(value, 10);
+  return Number.isFinite(result) ? result : undefined;
+}
+
+/** The value of a scalar YAML11_FLOAT matches, or undefined when it is not a number (`.`, `._`: a string). */
+export function yaml11Float(source: string): number | undefined {
+  let value = source.toLowerCase().replace(/_/g, '');
+  const sign = value[0] === '-' ? -1 : 1;
+  if (value[0] === '-' || value[0] === '+') value = value.slice(1);
+  if (value === '.inf') return sign === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  if (value === '.nan') return Number.NaN;
+  const result = sign * (value.includes(':') ? sexagesimal(value) : parseFloat(value));
+  return Number.isFinite(result) || FLOAT_SPECIAL.test(source) ? result : undefined;
+}
+
+function sexagesimal(value: string): number {
+  let result = 0;
+  for (const part of value.split(':')) result = result * 60 + Number(part);
+  return result;
+}
+
+/** A plain (unquoted, untagged) scalar's value under the rules above. */
+export function resolvePlainScalar(plain: string): unknown {
+  const c = plain.charCodeAt(0);
+  // Letters: a word or a string (no number starts with a letter). Digits: plain decimals first.
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return plain.length <= 5 && Object.hasOwn(LETTER_WORDS, plain) ? LETTER_WORDS[plain] : plain;
+  if (c >= 49 && c <= 57 && plain.length < 16 && /^[1-9][0-9]*$/.test(plain)) return Number(plain);
+  if (plain === '' || plain === '~') return null;
+  // Only a digit, a sign or a dot starts a number.
+  if (!((c >= 48 && c <= 57) || c === 45 /* - */ || c === 43 /* + */ || c === 46) /* . */) return plain;
+  if (YAML11_INT.test(plain)) return yaml11Int(plain) ?? plain;
+  if (YAML11_FLOAT.test(plain)) return yaml11Float(plain) ?? plain;
+  return plain;
 }
