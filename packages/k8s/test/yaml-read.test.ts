@@ -2,7 +2,8 @@
 // reader gave with its former library (js-yaml 5, YAML 1.1 schema less timestamps), checked against it
 // with both libraries installed when the reader moved to the `yaml` package; they stay as the
 // regression table.
-import { NOT_SIMPLE, parseSimpleYaml, resolvePlainScalar } from '../src/fast-yaml';
+import { NOT_SIMPLE, parseSimpleYaml } from '../src/fast-yaml';
+import { resolvePlainScalar } from '../src/yaml11-scalars';
 import { locateField, MAX_ALIASES, parseYamlStream, readYamlDocument } from '../src/yaml-read';
 
 // [plain scalar, value]
