@@ -16,6 +16,8 @@ if (!runParseWorkerIfAny()) await runAction(
   'promote',
   async () => {
     const settings = readPromoteSettings(undefined, undefined, import.meta.url);
+    // Registry passwords and the git token are masked in the log whatever their source (action.yml promises it).
+    for (const secret of [settings.registry.password, settings.registry.fromPassword, settings.gitops?.token]) if (secret) core.setSecret(secret);
     const production = await connect({ kubeconfig: settings.cluster.kubeconfig, context: settings.cluster.context });
     const separate = settings.from.kubeconfig || settings.from.context;
     const staging = separate

@@ -1,7 +1,7 @@
 import { Document, isCollection, visit } from 'yaml';
 import { NOT_SIMPLE, parseSimpleYaml } from '../src/fast-yaml';
 import { readYamlDocument } from '../src/yaml-read';
-import { rng } from './random';
+import { rng } from '../../../test/support/random';
 
 const SCALARS = ['yes', 'no', 'on', 'off', 'y', 'n', 'true', 'null', '~', '', '0755', '0x1f', '1_000', '1:20', '1e3', '.5', '-1', '+1', '.inf', '.NaN',
   '2024-01-01', '100m', '128Mi', 'a: b', 'a #b', 'a#b', '#x', '- x', '-x', '"q"', "'s'", 'multi\nline', 'multi\nline\n', 'trail\n\n', ' lead', 'tab\there',

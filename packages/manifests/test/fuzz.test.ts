@@ -8,7 +8,7 @@ import { checkPolicies, DEFAULT_POLICY } from '../src/policies';
 import { KubernetesSchemas } from '../src/schemas';
 import type { Manifest } from '../src/types';
 import { validateObject } from '../src/validate';
-import { rng } from './random';
+import { rng } from '../../../test/support/random';
 
 const deployment = (name: string) => ({
   apiVersion: 'apps/v1',

@@ -112,7 +112,7 @@ export function readPromoteSettings(source: InputSource = envInputs, env: NodeJS
     const given = inputs.string('manifests');
     const path = inputs.string('path');
     if (!given && !path) throw new ConfigurationError('is required with mode: deploy, or give manifests: a rendered bundle whose images are all proven digests.', 'path');
-    if (given && path) throw new ConfigurationError("and 'manifests' are two ways to give the production bundle; give one.", 'path');
+    if (given && path) throw new ConfigurationError('conflicts with manifests: path renders the production bundle, manifests is one already rendered; give one of them.', 'path');
     const deploy = readDeploySettings(new Inputs((name) => (name === 'manifests' ? given || RENDERED_LATER : source(name))), env);
     // The staging render's images are replaced by the proven digests; the user's `images` lines are those digests.
     const render = path ? { ...readManifestSettings(new Inputs((name) => (name === 'images' ? '' : source(name))), env), workerEntry } : undefined;

@@ -3,7 +3,7 @@ import { canonicalName, containersOf, describeObject, type KubeObject, objectRef
 import { readManifests } from '@kubeline/kube';
 import { type ImageOverride, type ManifestSettings, type RenderTools, renderAndValidate, renderAndValidateManifests } from '@kubeline/manifests';
 import { log, StepFailure } from '@kubeline/toolkit';
-import { digestOf } from './proof';
+import { digestOf, Refusal } from './proof';
 
 /** `registry/team/app` → `app`: how a placeholder image in an overlay is usually named. */
 const lastSegment = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
@@ -52,7 +52,7 @@ export function checkAllProven(objects: readonly KubeObject[], proven: readonly 
     }
   }
   if (strangers.length) {
-    throw new StepFailure(
+    throw new Refusal(
       `${where} runs images that were not proven in staging: ${strangers.join('; ')}. Proven: ${proven.join(', ')}. Promote only moves what staging verified; name the image in images: name=ref@sha256:… or fix the production manifests.`,
     );
   }

@@ -4,10 +4,10 @@ import { promoteByCommit, type PromoteResult as GitopsResult } from '@kubeline/g
 import { parseImage } from '@kubeline/k8s';
 import { deploy, type DeployCluster, deployFailure, type DeployOutcome, ReleaseStore } from '@kubeline/kube';
 import type { RenderTools } from '@kubeline/manifests';
-import { ConfigurationError, log, StepFailure } from '@kubeline/toolkit';
+import { ConfigurationError, ExternalError, log, StepFailure } from '@kubeline/toolkit';
 import type { PromoteSettings } from './inputs';
 import { checkGivenBundle, renderProduction } from './production-bundle';
-import { digestOf, type Proof, proveStaging, type StagingRelease } from './proof';
+import { digestOf, type Proof, proveStaging, Refusal, type StagingRelease } from './proof';
 
 export type PromoteStatus = 'promoted' | 'unchanged' | 'refused' | 'failed';
 
@@ -39,12 +39,23 @@ export interface PromoteContext {
 /**
  * Promotes: proves the images in staging (or refuses, naming what staging runs), copies them to
  * `to-images` when given, then deploys them to production, or commits them to the environment
- * repository. Never rebuilds. A refusal or a failed deploy ends the outcome with its reason;
+ * repository. Never rebuilds. A refusal, a failed deploy, or an outside failure on the way (the
+ * production lock held, a registry or git error, a cancellation) ends the outcome with its reason;
  * the caller turns it into the step's verdict after writing outputs and the summary.
  */
 export async function promote(settings: PromoteSettings, deps: PromoteDeps, context: PromoteContext = {}): Promise<PromoteOutcome> {
   const env = context.env ?? process.env;
   const outcome: PromoteOutcome = { status: 'failed', images: [], retagged: [], gitops: [] };
+  // Outputs and the summary are written for every ending the user can act on: a refusal (not
+  // proven), or a failure on the way (lock held, registry or git refused, render invalid,
+  // cancelled). Bad input (ConfigurationError) and bugs still end the step at once.
+  const ended = (err: unknown): PromoteOutcome => {
+    if (err instanceof Refusal) return { ...outcome, status: 'refused', failure: err.message };
+    if (err instanceof StepFailure || err instanceof ExternalError) return { ...outcome, status: 'failed', failure: err.message };
+    throw err;
+  };
+  const cancelled = (what: string): PromoteOutcome | undefined =>
+    context.signal?.aborted ? { ...outcome, status: 'failed', failure: `cancelled ${what}.` } : undefined;
   try {
     outcome.proof = await proveStaging(deps.staging, {
       soakMs: settings.soakMs,
@@ -54,25 +65,42 @@ export async function promote(settings: PromoteSettings, deps: PromoteDeps, cont
       now: context.now,
     });
   } catch (err) {
-    if (err instanceof StepFailure) return { ...outcome, status: 'refused', failure: err.message };
-    throw err;
+    return ended(err);
   }
   const proof = outcome.proof;
   log.info(`Proven in staging (${proof.staging.namespace}/${proof.staging.release} revision ${proof.staging.revision}): ${proof.images.join(', ')}.`);
   outcome.images = proof.images;
+  const early = cancelled('after the proof; nothing was promoted');
+  if (early) return early;
 
   if (settings.toImages.length) {
-    outcome.retagged = await retag(settings, proof.images);
+    try {
+      await retag(settings, proof.images, outcome.retagged);
+    } catch (err) {
+      return ended(err);
+    }
     outcome.images = outcome.retagged.map((r) => `${repositoryOf(r.targets[0].ref)}@${r.digest}`);
+    if (settings.mode !== 'registry') {
+      const late = cancelled(`after the retag to ${outcome.retagged.flatMap((r) => r.targets.map((t) => t.ref)).join(', ')}; nothing was ${settings.mode === 'deploy' ? 'deployed' : 'committed'}`);
+      if (late) return late;
+    }
   }
 
   if (settings.mode === 'deploy') {
-    outcome.deploy = await deployProduction(settings, deps, outcome.images, proof, context.signal, env);
+    try {
+      outcome.deploy = await deployProduction(settings, deps, outcome.images, proof, context.signal, env);
+    } catch (err) {
+      return ended(err);
+    }
     const failure = deployFailure(outcome.deploy);
     return { ...outcome, status: failure ? 'failed' : 'promoted', failure };
   }
   if (settings.mode === 'gitops') {
-    outcome.gitops = await commitToRepository(settings, outcome.images, proof, env);
+    try {
+      await commitToRepository(settings, outcome.images, proof, env, outcome.gitops);
+    } catch (err) {
+      return ended(err);
+    }
     return { ...outcome, status: outcome.gitops.some((g) => g.changed) ? 'promoted' : 'unchanged' };
   }
   return { ...outcome, status: 'promoted' };
@@ -99,9 +127,9 @@ function targetsFor(settings: PromoteSettings, images: readonly string[]): Map<s
   return out;
 }
 
-async function retag(settings: PromoteSettings, images: readonly string[]): Promise<RegistryCopyResult[]> {
+/** Copies each proven image to its targets; `results` grows as each lands, so a later failure still reports the earlier copies. */
+async function retag(settings: PromoteSettings, images: readonly string[], results: RegistryCopyResult[]): Promise<void> {
   const { username, password, fromUsername, fromPassword } = settings.registry;
-  const results: RegistryCopyResult[] = [];
   for (const [image, targets] of targetsFor(settings, images)) {
     if (!targets.length) continue;
     const sourceRegistry = splitReference(image).registry;
@@ -115,7 +143,6 @@ async function retag(settings: PromoteSettings, images: readonly string[]): Prom
     for (const t of result.targets) log.info(`${image} → ${t.ref}: ${t.mounted} blob(s) mounted, ${t.copied} copied, ${t.skipped} already there; ${t.bytes} bytes sent.`);
     results.push(result);
   }
-  return results;
 }
 
 async function deployProduction(settings: PromoteSettings, deps: PromoteDeps, images: string[], proof: Proof, signal: AbortSignal | undefined, env: NodeJS.ProcessEnv): Promise<DeployOutcome> {
@@ -131,13 +158,13 @@ async function deployProduction(settings: PromoteSettings, deps: PromoteDeps, im
   return deploy({ ...settings.deploy, manifests }, deps.production, { signal, env, proof: proof as unknown as Record<string, unknown> });
 }
 
-async function commitToRepository(settings: PromoteSettings, images: readonly string[], proof: Proof, env: NodeJS.ProcessEnv): Promise<GitopsResult[]> {
+/** Commits each proven digest; `results` grows as each lands, so a later failure still reports the earlier commits. */
+async function commitToRepository(settings: PromoteSettings, images: readonly string[], proof: Proof, env: NodeJS.ProcessEnv, results: GitopsResult[]): Promise<void> {
   const g = settings.gitops!;
   const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
   if (g.imageName && images.length > 1) {
     throw new ConfigurationError(`names one image, but ${images.length} were proven (${images.join(', ')}); promote them one per step, each with its images: line.`, 'image-name');
   }
-  const results: GitopsResult[] = [];
   for (const image of images) {
     const repository = repositoryOf(image);
     const change =
@@ -160,5 +187,4 @@ async function commitToRepository(settings: PromoteSettings, images: readonly st
     });
     results.push(result);
   }
-  return results;
 }

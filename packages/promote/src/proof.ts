@@ -48,6 +48,12 @@ export interface Proof {
   provenAt: string;
 }
 
+/**
+ * promote refuses: the images are not proven fit (no staging record, unhealthy, never ran, not
+ * stable, a production bundle with other images). Status `refused`, unlike a failure on the way.
+ */
+export class Refusal extends StepFailure {}
+
 /** The digest of an image reference, when it has one. */
 export const digestOf = (image: string): string | undefined => parseImage(image).digest;
 
@@ -61,8 +67,8 @@ function describeLive(record: ReleaseRecord | undefined): string {
 /**
  * Reads staging's release records and proves the images: the revision is `deployed` (its wait
  * passed), its workloads are available now, staging has been healthy for `soakMs` (waiting out
- * the rest if needed) and no pod restarted in that time. Refusals are StepFailures naming what
- * staging runs instead.
+ * the rest if needed) and no pod restarted in that time. Refusals (`Refusal`) name what staging
+ * runs instead; a cancellation during the soak is a plain StepFailure.
  */
 export async function proveStaging(staging: StagingRelease, options: ProofOptions): Promise<Proof> {
   const now = options.now ?? Date.now;
@@ -70,7 +76,7 @@ export async function proveStaging(staging: StagingRelease, options: ProofOption
   const store = new ReleaseStore(staging.client, staging.namespace, staging.release);
   const records = await store.list();
   if (records.length === 0) {
-    throw new StepFailure(`staging has no record of ${where}: deploy it there first (deploy with release: ${staging.release}, namespace: ${staging.namespace}), or check from-namespace and from-release.`);
+    throw new Refusal(`staging has no record of ${where}: deploy it there first (deploy with release: ${staging.release}, namespace: ${staging.namespace}), or check from-namespace and from-release.`);
   }
   const live = records.find((r) => r.status === 'deployed');
   const record = options.images ? recordOf(records, options.images, where, live, options.requireProven) : latestRecord(records, where, live);
@@ -79,7 +85,7 @@ export async function proveStaging(staging: StagingRelease, options: ProofOption
   const digests = record.images.filter((i) => digestOf(i));
   const unpinned = record.images.filter((i) => !digestOf(i));
   if (unpinned.length) {
-    throw new StepFailure(
+    throw new Refusal(
       `staging revision ${record.revision} runs ${unpinned.join(', ')} by tag, not by digest: there is no exact image to promote. Render staging with images: name=ref@sha256:… (the image-ref output of push-image).`,
     );
   }
@@ -103,7 +109,7 @@ export async function proveStaging(staging: StagingRelease, options: ProofOption
       const restartsAfter = await restarts(staging.client, workloads, staging.namespace);
       const grew = restartsAfter.filter((p) => p.count > (restartsBefore.find((b) => b.pod === p.pod)?.count ?? 0) || (p.lastRestart !== undefined && p.lastRestart > healthySince));
       if (grew.length) {
-        throw new StepFailure(
+        throw new Refusal(
           `staging revision ${record.revision} is not stable: ${grew.map((p) => `pod ${p.pod} restarted (${p.count} restarts${p.lastRestart ? `, last at ${new Date(p.lastRestart).toISOString()}` : ''})`).join('; ')} within the soak of ${formatDuration(options.soakMs)}. Nothing was promoted.`,
         );
       }
@@ -134,7 +140,7 @@ function latestRecord(records: readonly ReleaseRecord[], where: string, live: Re
   const latest = records[0];
   if (latest.status === 'deployed') return latest;
   const what = latest.status === 'pending' ? 'is still being deployed (or its deploy was cancelled)' : `is ${latest.status}`;
-  throw new StepFailure(
+  throw new Refusal(
     `staging's latest revision ${latest.revision} of ${where} ${what}: its images (${latest.images.join(', ') || 'none'}) never proved healthy there. Staging runs ${describeLive(live)}. Fix staging first; nothing was promoted.`,
   );
 }
@@ -148,7 +154,7 @@ function recordOf(records: readonly ReleaseRecord[], images: readonly string[], 
   if (!requireProven) return undefined;
   const tried = records.find(ran);
   const history = tried ? `revision ${tried.revision} ran them and is ${tried.status}` : 'no revision ran exactly these digests';
-  throw new StepFailure(`${images.join(', ')} never proved healthy in staging (${where}): ${history}. Staging runs ${describeLive(live)}. Nothing was promoted.`);
+  throw new Refusal(`${images.join(', ')} never proved healthy in staging (${where}): ${history}. Staging runs ${describeLive(live)}. Nothing was promoted.`);
 }
 
 /** require-proven: false and nothing in staging: a proof that says so. */
@@ -176,7 +182,7 @@ async function checkAvailable(client: KubeClient, workloads: readonly KubeObject
     if (status.state !== 'ready') problems.push(`${describeObject(ref)}: ${status.reason}`);
   }
   if (problems.length) {
-    throw new StepFailure(`staging revision ${record.revision} is not healthy now: ${problems.join('; ')}. Nothing was promoted.`);
+    throw new Refusal(`staging revision ${record.revision} is not healthy now: ${problems.join('; ')}. Nothing was promoted.`);
   }
   if (!checks.some((c) => c.name === 'available')) checks.push({ name: 'available', detail: `${workloads.length} workload(s) available now` });
 }
