@@ -249,7 +249,7 @@ describe('over HTTP with a token', () => {
   test('mistakes in the options name the input and the fix', async () => {
     const { repository } = seed('http');
     const cases: Array<[Partial<PromoteOptions>, RegExp]> = [
-      [{ file: 'apps/demo/staging/kustomization.yaml' }, /^input 'file': "apps\/demo\/staging\/kustomization.yaml" is not in .* on branch "main"; apps\/demo has production\. Fix the path/],
+      [{ file: 'apps/demo/staging/kustomization.yaml' }, /^input 'repository-file': "apps\/demo\/staging\/kustomization.yaml" is not in .* on branch "main"; apps\/demo has production\. Fix the path/],
       [{ branch: 'production' }, /^input 'branch': "production" is not a branch of /],
       [{ change: { kind: 'kustomize-image', name: 'ghcr.io/acme/ap' } }, /no images: entry named "ghcr.io\/acme\/ap"; the names there are "ghcr.io\/acme\/app", "ghcr.io\/acme\/worker"/],
       [{ repository: `${server.url}/missing.git` }, /^input 'repository': .*missing.git is not a git repository that can be reached/],

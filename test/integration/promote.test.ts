@@ -373,7 +373,7 @@ images:
 
   test('the digest is committed to a bare repository over file://; a second identical promote is unchanged, with no commit', async () => {
     const bare = createRepository(root, uniqueName('env'), { [FILE]: KUSTOMIZATION });
-    const inputs = { mode: 'gitops', 'from-namespace': staging, 'from-release': 'demo', repository: pathToFileURL(bare).href, file: FILE, environment: 'production' };
+    const inputs = { mode: 'gitops', 'from-namespace': staging, 'from-release': 'demo', repository: pathToFileURL(bare).href, 'repository-file': FILE, environment: 'production' };
     const r = await promote(inputs);
     expectNoStackTrace(r);
     expect(r.conclusion).toBe('success');
@@ -403,7 +403,7 @@ images:
     const server = await startGitHttpServer({ root, token });
     try {
       const bare = createRepository(root, uniqueName('env-http'), { [FILE]: KUSTOMIZATION });
-      const r = await promote({ mode: 'gitops', 'from-namespace': staging, 'from-release': 'demo', repository: `${server.url}/${bare.slice(root.length + 1)}`, token, file: FILE });
+      const r = await promote({ mode: 'gitops', 'from-namespace': staging, 'from-release': 'demo', repository: `${server.url}/${bare.slice(root.length + 1)}`, token, 'repository-file': FILE });
       expectNoStackTrace(r);
       expect(r.outputs.status).toBe('promoted');
       expect(gitIn(bare, 'show', `main:${FILE}`)).toMatch(new RegExp(`digest: "?${digest('a')}"?`));

@@ -88,7 +88,7 @@ class Edit {
 /** The file's one document; a kustomization or a values file with several is a mistake. */
 function onlyDocument(file: YamlFile, what: string): Document.Parsed {
   const docs = file.docs.filter((d) => d.contents !== null);
-  if (docs.length !== 1) throw new ConfigurationError(`${file.path} holds ${docs.length} YAML documents; a ${what} is one document. Check the path.`, 'file');
+  if (docs.length !== 1) throw new ConfigurationError(`${file.path} holds ${docs.length} YAML documents; a ${what} is one document. Check the path.`, 'repository-file');
   return docs[0];
 }
 
@@ -100,11 +100,11 @@ function editKustomization(file: YamlFile, name: string, newName: string | undef
   const doc = onlyDocument(file, 'kustomization');
   const root = doc.contents;
   const images = isMap(root) ? root.get('images', true) : undefined;
-  if (!isSeq(images)) throw new ConfigurationError(`${file.path} has no images: list. Add an entry for "${name}" (images: [{ name: ${name} }]) or point file at the kustomization that has it.`, 'file');
+  if (!isSeq(images)) throw new ConfigurationError(`${file.path} has no images: list. Add an entry for "${name}" (images: [{ name: ${name} }]) or point repository-file at the kustomization that has it.`, 'repository-file');
   const index = images.items.findIndex((e) => isMap(e) && scalarText(e.get('name', true)) === name);
   if (index < 0) {
     const names = images.items.map((e) => (isMap(e) ? scalarText(e.get('name', true)) : undefined)).filter((n): n is string => !!n);
-    throw new ConfigurationError(`${file.path} has no images: entry named "${name}"; the names there are ${names.map((n) => `"${n}"`).join(', ') || '(none)'}. Use one of them (kustomize matches the name exactly).`, 'file');
+    throw new ConfigurationError(`${file.path} has no images: entry named "${name}"; the names there are ${names.map((n) => `"${n}"`).join(', ') || '(none)'}. Use one of them (kustomize matches the name exactly).`, 'repository-file');
   }
   const entry = images.items[index] as YAMLMap;
   const edit = new Edit(file);
@@ -143,7 +143,7 @@ function editKustomization(file: YamlFile, name: string, newName: string | undef
 }
 
 function setValue(file: YamlFile, pair: Pair, value: string): Patch {
-  if (isAlias(pair.value)) throw new ConfigurationError(`${file.path}:${lineOf(file.text, (pair.key as Node).range?.[0] ?? 0)} takes its value from an alias (*${pair.value.source}); write the value there instead, or point at the anchor.`, 'file');
+  if (isAlias(pair.value)) throw new ConfigurationError(`${file.path}:${lineOf(file.text, (pair.key as Node).range?.[0] ?? 0)} takes its value from an alias (*${pair.value.source}); write the value there instead, or point at the anchor.`, 'repository-file');
   if (!isScalar(pair.value)) throw new Error('internal: setValue on a collection');
   return replaceScalar(file, pair.value, value);
 }
@@ -218,7 +218,7 @@ function editContainers(file: YamlFile, repository: string, digest: string): Edi
         if (container.image === to) continue;
         const imagePath = [...path, 'image'];
         const node = doc.getIn(imagePath, true);
-        if (!isScalar(node)) throw new ConfigurationError(`${file.path}: ${formatPath(imagePath)} of ${describeObject(objectRef(object))} is an alias or not a plain value; write the image there.`, 'file');
+        if (!isScalar(node)) throw new ConfigurationError(`${file.path}: ${formatPath(imagePath)} of ${describeObject(objectRef(object))} is an alias or not a plain value; write the image there.`, 'repository-file');
         edit.clone(doc).setIn(imagePath, to);
         const field = `${describeObject(objectRef(object))} container "${String(container.name ?? '')}" image`;
         edit.record(replaceScalar(file, node, to), { field, before: container.image, after: to }, node);
@@ -229,7 +229,7 @@ function editContainers(file: YamlFile, repository: string, digest: string): Edi
     const present = [...new Set(containerImages(objects).map((i) => parseImage(i).name))];
     throw new ConfigurationError(
       `no container in ${file.path} runs "${repository}"; ${present.length ? `the images there are ${present.join(', ')}` : 'it has no containers'}. Use one of those repositories, or point file at the right manifest.`,
-      'file',
+      'repository-file',
     );
   }
   return edit.finish();

@@ -82,7 +82,7 @@ export function parseIdentity(value: string, input: string): Identity {
 export function repositoryPath(file: string): string {
   const clean = posix.normalize(file.trim().replace(/\\/g, '/')).replace(/^\.\//, '');
   if (!clean || clean === '.' || clean.startsWith('/') || clean === '..' || clean.startsWith('../') || /^[A-Za-z]:/.test(clean)) {
-    throw new ConfigurationError(`"${file}" is not a path inside the repository; give it relative to the repository root, e.g. apps/demo/production/kustomization.yaml.`, 'file');
+    throw new ConfigurationError(`"${file}" is not a path inside the repository; give it relative to the repository root, e.g. apps/demo/production/kustomization.yaml.`, 'repository-file');
   }
   return clean;
 }
@@ -142,12 +142,12 @@ function readInClone(dir: string, file: string, c: Checked): string {
     while (!existsSync(near) && near.startsWith(dir)) near = dirname(near);
     const entries = existsSync(near) ? readdirSync(near).filter((e) => e !== '.git').slice(0, 12) : [];
     const where = relative(dir, near).split(sep).join('/') || 'the top level';
-    return new ConfigurationError(`"${file}" is not in ${c.remote.display} on branch "${c.o.branch}"; ${where} has ${entries.join(', ') || 'nothing'}. Fix the path (relative to the repository root) or the branch.`, 'file');
+    return new ConfigurationError(`"${file}" is not in ${c.remote.display} on branch "${c.o.branch}"; ${where} has ${entries.join(', ') || 'nothing'}. Fix the path (relative to the repository root) or the branch.`, 'repository-file');
   };
   if (!existsSync(full)) throw missing();
   const real = realpathSync(full);
-  if (relative(realpathSync(dir), real).startsWith('..')) throw new ConfigurationError(`"${file}" is a link out of the repository; name the file itself.`, 'file');
-  if (!statSync(real).isFile()) throw new ConfigurationError(`"${file}" is a folder in ${c.remote.display}; name the YAML file in it.`, 'file');
+  if (relative(realpathSync(dir), real).startsWith('..')) throw new ConfigurationError(`"${file}" is a link out of the repository; name the file itself.`, 'repository-file');
+  if (!statSync(real).isFile()) throw new ConfigurationError(`"${file}" is a folder in ${c.remote.display}; name the YAML file in it.`, 'repository-file');
   return readFileSync(real, 'utf8');
 }
 

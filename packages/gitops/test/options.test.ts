@@ -48,7 +48,7 @@ describe('paths, identities, names', () => {
     ['apps\\demo\\values.yaml', 'apps/demo/values.yaml'],
     ['apps/../values.yaml', 'values.yaml'],
   ])('file %s', (file, clean) => expect(repositoryPath(file)).toBe(clean));
-  test.each(['/etc/passwd', '../outside.yaml', 'a/../../b', '.', 'C:/x.yaml'])('file %s is outside', (file) => expect(() => repositoryPath(file)).toThrow(/input 'file'/));
+  test.each(['/etc/passwd', '../outside.yaml', 'a/../../b', '.', 'C:/x.yaml'])('file %s is outside', (file) => expect(() => repositoryPath(file)).toThrow(/input 'repository-file'/));
 
   test('identities', () => {
     expect(parseIdentity('kubeline <kubeline@users.noreply.github.com>', 'author')).toEqual({ name: 'kubeline', email: 'kubeline@users.noreply.github.com' });

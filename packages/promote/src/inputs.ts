@@ -119,7 +119,7 @@ export function readPromoteSettings(source: InputSource = envInputs, env: NodeJS
     return { ...settings, deploy, render };
   }
   if (mode === 'gitops') {
-    const file = inputs.required('file', 'Name the file in the environment repository to change, e.g. apps/demo/production/kustomization.yaml.');
+    const file = inputs.required('repository-file', 'Name the file in the environment repository to change, e.g. apps/demo/production/kustomization.yaml.');
     const change = inputs.choice('change', CHANGES, defaultChange(file));
     return {
       ...settings,
