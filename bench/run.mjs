@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Kubeline benchmark — `npm run bench` (from the repository root, test bed and cluster up or not).
 //
-// It reports; it is not a test. Eight parts, in one run on one machine (sections startup, size,
-// pipeline, manifests, deploy-wait, deploy-apply, retag; the environment facts always):
+// It reports; it is not a test. Nine parts, in one run on one machine (sections startup, size,
+// pipeline, manifests, deploy-wait, deploy-apply, retag, gitops; the environment facts always):
 //
 //  1. Start-up of each action bundle (dist/<action>/index.js): the time from process start to the
 //     first input read, above bare `node -e 0`. Each bundle is started as the runner starts it
@@ -105,6 +105,14 @@
 //     `docker pull && docker tag && docker push` of the same image, interleaved rounds; wall time and
 //     bytes sent (counted by a TCP proxy in front of each registry). Targets: the mount sends about
 //     the manifest's size, and ≥ 10× faster than docker.
+//  9. gitops (bench/gitops.mjs): promote's GitOps mode — promoteByCommit writing a fresh digest into a
+//     kustomization's images: entry of an environment repository (~330 files, 120 commits, made per
+//     run with git fast-import) and pushing it to main, against `sh -c "git clone --depth 1 && sed -i
+//     && git commit -am && git push"` on the same repository, over file:// and over HTTP on 127.0.0.1
+//     (git http-backend in a child process), --rounds interleaved rounds (at least 5) after a warm-up;
+//     every run checked on the remote (one new commit on the previous tip, one line changed, the
+//     digest at the tip). Wall time from start to pushed commit, median and p90; shell ÷ ours (no
+//     target); HTTP requests; git processes and their time from one GIT_TRACE2_EVENT round. Needs git only.
 //     Both deploy sections need the test bed's cluster: without KUBELINE_KUBECONFIG they run
 //     `scripts/cluster up` (never `down`: it is shared) and take its variables. Their kubectl is the
 //     machine's /usr/bin/kubectl (a vendor's v1.32 build): fine for a comparison in a bench, never a
@@ -154,6 +162,7 @@ import { manifestsBench } from './manifests.mjs';
 import { DEPLOY_WAIT_TARGET, deployWaitBench } from './deploy-wait.mjs';
 import { deployApplyBench } from './deploy-apply.mjs';
 import { retagBench } from './retag.mjs';
+import { gitopsBench } from './gitops.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const ACTIONS = ['build-test-image', 'run-tests', 'push-image', 'render-and-validate-manifests', 'deploy', 'promote'];
@@ -212,6 +221,7 @@ try {
   if (opts.only.has('deploy-wait')) results.deployWait = await deployWaitBench({ root, rounds: opts.rounds, notes, problems });
   if (opts.only.has('deploy-apply')) results.deployApply = await deployApplyBench({ root, rounds: opts.rounds, notes, problems });
   if (opts.only.has('retag')) results.retag = await retagBench({ root, rounds: Math.min(opts.rounds, 5), notes, problems });
+  if (opts.only.has('gitops')) results.gitops = await gitopsBench({ root, rounds: Math.max(opts.rounds, 5), notes, problems });
   results.loadAfter = os.loadavg().map((x) => round(x, 2));
   // The tree is shared: a bundle rebuilt while we measured makes the figures a mix of two builds.
   const after = bundleHashes();
@@ -236,7 +246,7 @@ process.exitCode = problems.length ? 1 : 0;
 // ── options ───────────────────────────────────────────────────────────────────
 
 function parseOptions(argv) {
-  const sections = ['startup', 'size', 'pipeline', 'manifests', 'deploy-wait', 'deploy-apply', 'retag'];
+  const sections = ['startup', 'size', 'pipeline', 'manifests', 'deploy-wait', 'deploy-apply', 'retag', 'gitops'];
   const o = { runs: 30, warmup: 3, rounds: 6, traced: 2, objects: 12_000, only: new Set(sections), quick: false };
   const named = [];
   for (let i = 0; i < argv.length; i++) {
