@@ -1,3 +1,4 @@
+/** @kubeline/k8s: the Kubernetes object model shared by render, deploy and promote. */
 export * from './object';
 export * from './install-order';
 export * from './yaml-read';

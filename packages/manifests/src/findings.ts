@@ -1,13 +1,14 @@
+/** Findings in one stable order, their counts, annotations at file:line and the job summary table. */
 import { annotate, log, table } from '@kubeline/toolkit';
 import { describeObject, formatPath, type ObjectRef } from '@kubeline/k8s';
 import { type Finding, type Severity, type SourceLocation } from './types';
 
-/** Findings in one stable order, their counts, annotations at file:line and the job summary table. */
 /*
  * The findings of one validation, as the user meets them: annotations at
  * file:line, a job summary table (here), a SARIF log for code scanning
- * (sarif.ts) and a JUnit report for test dashboards (junit-report.ts). Every view lists findings in one stable order
- * (compareFindings), so two runs over the same bundle give the same files.
+ * (sarif.ts) and a JUnit report for test dashboards (junit-report.ts). Every
+ * view lists findings in one stable order (compareFindings), so two runs over
+ * the same bundle give the same files.
  */
 
 export const TOOL_NAME = 'kubeline render-and-validate-manifests';

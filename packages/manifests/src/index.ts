@@ -1,3 +1,4 @@
+/** @kubeline/manifests: render and validate Kubernetes manifests (render-and-validate-manifests). */
 export * from './types';
 export * from './images';
 export * from './render';

@@ -1,3 +1,4 @@
+/** @kubeline/promote: prove staging's images and move those exact digests to production. */
 export * from './proof';
 export * from './inputs';
 export * from './promote';

@@ -1,1 +1,2 @@
+/** @kubeline/runner: run an action bundle locally as the GitHub runner does. */
 export * from './runner';

@@ -1,3 +1,4 @@
+/** @kubeline/toolkit: inputs, errors, retries, the exec wrapper and the reporter every action shares. */
 export * from './errors';
 export * from './inputs';
 export * from './retry';
