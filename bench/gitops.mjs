@@ -34,7 +34,7 @@
 // pack, remote-http, index-pack — are inside their parent's time), the rest being outside git (for
 // ours: node, @actions/exec, the YAML edit and its check; for the shell: sh and sed). Load average per round.
 // Leaves nothing behind: the temporary folder and the server go at the end.
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -42,7 +42,7 @@ import os, { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { importFromSource, median, round, run, sourceHash, summarize, table } from './lib.mjs';
+import { forkedService, importFromSource, median, round, run, sourceHash, summarize, table } from './lib.mjs';
 
 const epoch = () => performance.now();
 const IMAGE = (app) => `registry.example.com/acme/${app}`;
@@ -108,20 +108,8 @@ async function gitHttpServer(projectRoot, token) {
 
 /** The server in a process of its own; `counts()` asks it for its figures. */
 async function serverProcess(projectRoot, token) {
-  const child = fork(fileURLToPath(import.meta.url), ['--git-http-server', projectRoot], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, KUBELINE_BENCH_GIT_TOKEN: token } });
-  const url = await new Promise((ok, fail) => {
-    child.once('message', (m) => ok(m.url));
-    child.once('exit', (code) => fail(new Error(`the git server exited (${code})`)));
-  });
-  return {
-    url,
-    counts: () =>
-      new Promise((ok) => {
-        child.once('message', (m) => ok(m.counts));
-        child.send('counts');
-      }),
-    close: () => new Promise((ok) => (child.exitCode !== null ? ok() : (child.once('exit', ok), child.kill()))),
-  };
+  const s = await forkedService(fileURLToPath(import.meta.url), ['--git-http-server', projectRoot], 'url', { ...process.env, KUBELINE_BENCH_GIT_TOKEN: token });
+  return { url: s.value, counts: s.counts, close: s.close };
 }
 
 // ── the environment repository ───────────────────────────────────────────────────────────────────

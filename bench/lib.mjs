@@ -2,7 +2,7 @@
 // BuildKit and `docker push` logs, project code bundled from its TypeScript source, and the test
 // bed's cluster. No dependencies beyond Node, except where said: importFromSource runs ncc (a
 // devDependency) as a child process, clusterApi loads @kubernetes/client-node when called.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -340,4 +340,26 @@ export async function clusterApi(kubeconfigPath) {
   }
 
   return { kc, server, kubeconfigPath, send, requestOptions, namespace, deleteNamespaces };
+}
+
+/**
+ * A helper server in a process of its own (so relaying bytes does not share an event loop with
+ * the subject under test): forks `script` with `args`, waits for its first message `{ [key]: … }`,
+ * and returns that value, `counts()` (asks the child for its figures) and `close()`.
+ */
+export async function forkedService(script, args, key, env = process.env) {
+  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
+  const value = await new Promise((ok, fail) => {
+    child.once('message', (m) => ok(m[key]));
+    child.once('exit', (code) => fail(new Error(`${args.join(' ')} exited (${code})`)));
+  });
+  return {
+    value,
+    counts: () =>
+      new Promise((ok) => {
+        child.once('message', (m) => ok(m.counts));
+        child.send('counts');
+      }),
+    close: () => new Promise((ok) => (child.exitCode !== null ? ok() : (child.once('exit', ok), child.kill()))),
+  };
 }

@@ -32,14 +32,14 @@
 // Leaves behind: repositories kubeline-bench/retag-<id>-* in both registries (about --size-mb MB
 // per round in each; the registries are shared, so nothing is garbage-collected); it removes its
 // local images and temporary docker config.
-import { fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bytes, importFromSource, median, pushLayers, round, run, sourceHash, summarize, table } from './lib.mjs';
+import { bytes, forkedService, importFromSource, median, pushLayers, round, run, sourceHash, summarize, table } from './lib.mjs';
 
 export const RETAG_TARGET = { speedup: 10, mountWireOverManifest: 16_000 };
 
@@ -81,20 +81,8 @@ async function countingProxy(upstream) {
  * loop with copyImage (docker's bytes do not either). `counts()` asks it for its figures.
  */
 async function proxyProcess(upstream) {
-  const child = fork(fileURLToPath(import.meta.url), ['--counting-proxy', upstream], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const host = await new Promise((ok, fail) => {
-    child.once('message', (m) => ok(m.host));
-    child.once('exit', (code) => fail(new Error(`the counting proxy for ${upstream} exited (${code})`)));
-  });
-  return {
-    host,
-    counts: () =>
-      new Promise((ok) => {
-        child.once('message', (m) => ok(m.counts));
-        child.send('counts');
-      }),
-    close: () => new Promise((ok) => (child.exitCode !== null ? ok() : (child.once('exit', ok), child.kill()))),
-  };
+  const s = await forkedService(fileURLToPath(import.meta.url), ['--counting-proxy', upstream], 'host');
+  return { host: s.value, counts: s.counts, close: s.close };
 }
 
 /**
