@@ -68,7 +68,7 @@ export async function renderAndValidate(settings: PipelineSettings, tools: Rende
   const olderSchemas = bundledVersions()
     .filter((v) => compareVersions(v, schemas.minor) < 0)
     .map((v) => new KubernetesSchemas(v));
-  const rendered = await render(settings.render, tools);
+  const rendered = await render(settings.render, tools, settings.workspace);
   const findings: Finding[] = [];
   const placements = new Map<KubeObject, Placement>();
   const manifests: Manifest[] = [];

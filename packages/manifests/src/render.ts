@@ -1,11 +1,11 @@
 /** Rendering plain YAML, kustomize and Helm into YAML streams for one environment. */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ConfigurationError, displayPath } from '@kubeline/toolkit';
 import { isRecord, parseYamlStream, type YamlDocument } from '@kubeline/k8s';
-import { manifestFiles } from './sources';
-import type { RenderTools } from './tools';
+import { isWithin, manifestFiles, refuseLinkOut, refuseLinksOut } from './sources';
+import { RenderError, type RenderTools } from './tools';
 
 export type Renderer = 'auto' | 'plain' | 'kustomize' | 'helm';
 export const RENDERERS: readonly Renderer[] = ['auto', 'plain', 'kustomize', 'helm'];
@@ -72,22 +72,25 @@ function kustomizeOverlayCandidates(path: string, environment: string): string[]
 }
 
 /** Renders the source into YAML streams; the environment picks the overlay, values file or folder. */
-export async function render(settings: RenderSettings, tools: RenderTools): Promise<RenderResult> {
+export async function render(settings: RenderSettings, tools: RenderTools, workspace = process.env.GITHUB_WORKSPACE || process.cwd()): Promise<RenderResult> {
   const renderer = settings.renderer === 'auto' ? detectRenderer(settings.path, settings.environment) : settings.renderer;
   switch (renderer) {
     case 'plain':
-      return renderPlain(settings);
+      return renderPlain(settings, workspace);
     case 'kustomize':
-      return renderKustomize(settings, tools);
+      return renderKustomize(settings, tools, workspace);
     case 'helm':
-      return renderHelm(settings, tools);
+      return renderHelm(settings, tools, workspace);
   }
 }
 
-function renderPlain(settings: RenderSettings): RenderResult {
+function renderPlain(settings: RenderSettings, workspace: string): RenderResult {
   let root = settings.path;
   // A folder per environment (manifests/staging, manifests/production) when there is one.
-  if (settings.environment && isDirectory(join(root, settings.environment))) root = join(root, settings.environment);
+  if (settings.environment && isDirectory(join(root, settings.environment))) {
+    root = join(root, settings.environment);
+    refuseLinkOut(root, workspace, 'environment');
+  }
   const files = manifestFiles(root);
   return {
     renderer: 'plain',
@@ -96,7 +99,7 @@ function renderPlain(settings: RenderSettings): RenderResult {
   };
 }
 
-async function renderKustomize(settings: RenderSettings, tools: RenderTools): Promise<RenderResult> {
+async function renderKustomize(settings: RenderSettings, tools: RenderTools, workspace: string): Promise<RenderResult> {
   let dir = settings.path;
   if (settings.environment && !isKustomization(dir)) {
     const candidates = kustomizeOverlayCandidates(dir, settings.environment);
@@ -109,7 +112,10 @@ async function renderKustomize(settings: RenderSettings, tools: RenderTools): Pr
     dir = overlay;
   }
   if (!isKustomization(dir)) throw new ConfigurationError(`${displayPath(dir)} has no kustomization.yaml; set \`renderer\` to plain or helm, or point \`path\` at a kustomization.`, 'path');
-  const { text, wrapper } = await kustomizeWithOrigins(dir, tools);
+  refuseKustomizationsOut(dir, workspace);
+  const { text, wrapper } = await kustomizeWithOrigins(dir, tools).catch((error: unknown) => {
+    throw explainLoadRestriction(error);
+  });
   return {
     renderer: 'kustomize',
     description: `kustomize overlay ${displayPath(dir)}`,
@@ -117,23 +123,87 @@ async function renderKustomize(settings: RenderSettings, tools: RenderTools): Pr
   };
 }
 
+// Fields whose entries may be kustomization folders: each gets its own load root.
+const KUSTOMIZATION_REFERENCES = ['resources', 'bases', 'components', 'generators', 'transformers', 'validators'];
+
+/**
+ * kustomize's default load restriction (LoadRestrictionsRootOnly) keeps the files a kustomization
+ * reads (patches, generator files and envs, CRDs, OpenAPI schemas) inside its own folder, links
+ * resolved, but lets it name other kustomization folders anywhere. Each kustomization folder it
+ * would load is checked here to be inside the workspace, so together the files stay inside it.
+ * Remote references (not on disk) are left to kustomize.
+ */
+function refuseKustomizationsOut(dir: string, workspace: string): void {
+  const root = realpathSync(workspace);
+  const seen = new Set<string>();
+  const walk = (folder: string) => {
+    const real = realpathSync(folder);
+    if (seen.has(real)) return;
+    seen.add(real);
+    const name = KUSTOMIZATION_FILES.find((f) => existsSync(join(folder, f)));
+    if (!name) return;
+    const file = join(folder, name);
+    const [document] = parseYamlStream(readFileSync(file, 'utf8'));
+    if (!document || document.error || !isRecord(document.value)) return;
+    const kustomization = document.value;
+    for (const field of KUSTOMIZATION_REFERENCES) {
+      const entries = kustomization[field];
+      if (!Array.isArray(entries)) continue;
+      for (const entry of entries) {
+        if (typeof entry !== 'string' || !entry) continue;
+        const target = resolve(real, entry);
+        if (!lstatSync(target, { throwIfNoEntry: false })) continue;
+        let leadsTo = target;
+        try {
+          leadsTo = realpathSync(target);
+        } catch {
+          // A dangling link: kustomize reports it.
+        }
+        if (!isWithin(root, leadsTo))
+          throw new ConfigurationError(
+            `${displayPath(file)}: ${field} entry "${entry}" is outside the workspace (${root}); kustomize would read it into the bundle. Keep bases, components and the files they use inside the repository.`,
+            'path',
+          );
+        if (isDirectory(leadsTo)) walk(leadsTo);
+      }
+    }
+  };
+  if (!isWithin(root, realpathSync(dir)))
+    throw new ConfigurationError(`${displayPath(dir)} leads to ${realpathSync(dir)}, outside the workspace (${root}). Keep the overlay inside the repository.`, 'environment');
+  walk(dir);
+}
+
 /**
  * kustomize records where each object came from only when a kustomization asks for
  * `buildMetadata: [originAnnotations]`. A throwaway kustomization around the user's one asks for
- * it, so findings point at the base file and the user's files stay untouched. If that fails, the
- * plain build runs, so the user sees kustomize's own message about their files.
+ * it, so findings point at the base file and the user's files stay untouched. The wrapper names the
+ * user's folder as a resource, which kustomize loads with its own root: the default load restriction
+ * still applies to every file under it. If that fails, the plain build runs, so the user sees
+ * kustomize's own message about their files.
  */
 async function kustomizeWithOrigins(dir: string, tools: RenderTools): Promise<{ text: string; wrapper?: string }> {
   const wrapper = mkdtempSync(join(tmpdir(), 'kubeline-kustomize-'));
   try {
     writeFileSync(join(wrapper, 'kustomization.yaml'), `resources:\n  - ${JSON.stringify(relative(wrapper, dir))}\nbuildMetadata: [originAnnotations]\n`);
-    const text = await tools.kustomizeBuild(wrapper, { loadRestrictorNone: true }).catch(() => undefined);
+    const text = await tools.kustomizeBuild(wrapper).catch(() => undefined);
     // Origin paths are relative to the wrapper's folder; the folder itself is not needed any more.
     if (text !== undefined) return { text, wrapper };
   } finally {
     rmSync(wrapper, { recursive: true, force: true });
   }
   return { text: await tools.kustomizeBuild(dir) };
+}
+
+/** kustomize's load restriction names the file and the folder, not the fix: add it. */
+function explainLoadRestriction(error: unknown): unknown {
+  if (!(error instanceof RenderError)) return error;
+  const refused = /security; file '([^']+)' is not in or below '([^']+)'/.exec(error.message);
+  if (!refused) return error;
+  const [, file, root] = refused;
+  return new ConfigurationError(
+    `kustomize refused to read ${displayPath(file)}: it is not in or below the kustomization folder ${displayPath(root)} (links resolved): kustomize reads nothing from elsewhere on the runner. Move the file into that folder, as a real file rather than a link.`,
+    'path',
+  );
 }
 
 /** Reads and removes kustomize's origin annotation: it is ours, not the user's. */
@@ -171,16 +241,29 @@ function readChartYaml(file: string): ChartYaml {
   return isRecord(document?.value) ? (document.value as ChartYaml) : {};
 }
 
-async function renderHelm(settings: RenderSettings, tools: RenderTools): Promise<RenderResult> {
+async function renderHelm(settings: RenderSettings, tools: RenderTools, workspace: string): Promise<RenderResult> {
   const chart = settings.path;
   if (!isChart(chart)) throw new ConfigurationError(`${displayPath(chart)} has no Chart.yaml; point \`path\` at a chart folder.`, 'path');
+  // Helm follows links in a chart (`.Files.Get`, templates, subcharts): none may leave the workspace.
+  refuseLinksOut(chart, workspace, 'path');
   const meta = readChartYaml(join(chart, 'Chart.yaml'));
   // Local (file://) dependencies are packed into charts/ first, as `helm dependency build` does.
   const deps = (meta.dependencies ?? []).filter((d) => d.name);
+  for (const dep of meta.dependencies ?? []) {
+    if (typeof dep.repository !== 'string' || !dep.repository.startsWith('file://')) continue;
+    const local = resolve(chart, dep.repository.slice('file://'.length));
+    if (!existsSync(local)) continue;
+    refuseLinkOut(local, workspace, 'path');
+    refuseLinksOut(local, workspace, 'path');
+  }
   if (deps.length && deps.some((d) => !existsSync(join(chart, 'charts', d.name!)) && !existsSync(join(chart, 'charts')))) await tools.helmDependencyBuild(chart);
 
   const values = [...settings.valuesFiles];
-  if (settings.environment) values.push(helmValuesFor(chart, settings.environment)!);
+  if (settings.environment) {
+    const environmentValues = helmValuesFor(chart, settings.environment)!;
+    refuseLinkOut(environmentValues, workspace, 'environment');
+    values.push(environmentValues);
+  }
   const args = [settings.releaseName, chart, '--kube-version', `${settings.kubernetesVersion}.0`];
   if (settings.namespace) args.push('--namespace', settings.namespace);
   for (const file of values) args.push('--values', file);

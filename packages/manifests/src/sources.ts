@@ -1,7 +1,7 @@
 /** Finding manifest files inside the workspace, refusing paths that leave it and files too big to read. */
-import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
-import { extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { ConfigurationError } from '@kubeline/toolkit';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { ConfigurationError, displayPath } from '@kubeline/toolkit';
 import type { Finding } from './types';
 
 /** Files bigger than this are refused rather than read: memory stays bounded. */
@@ -25,6 +25,55 @@ export function insideWorkspace(input: string, value: string, workspace: string)
   if (rel.startsWith('..') || isAbsolute(rel))
     throw new ConfigurationError(`"${value}" is outside the workspace (${root}). Use a path inside the repository.`, input);
   return real;
+}
+
+/** Whether an absolute path is `root` or below it (by name: resolve links first). */
+export function isWithin(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Where a path really leads: its real path, or for a dangling link the path its target names. */
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(dirname(path), readlinkSync(path));
+  }
+}
+
+/**
+ * Refuses `path` when it, or a link on the way to it, leads out of the workspace: a renderer
+ * follows links, so a file in the checkout may not stand for one elsewhere on the runner.
+ * Never reads the file.
+ */
+export function refuseLinkOut(path: string, workspace: string, input?: string): void {
+  const root = realpathSync(workspace);
+  const real = realTarget(path);
+  if (!isWithin(root, real))
+    throw new ConfigurationError(`${displayPath(path)} leads to ${real}, outside the workspace (${root}); it would be read into the bundle. Replace the link with the file itself, inside the repository.`, input);
+}
+
+/**
+ * Refuses every symbolic link under a folder that leads out of the workspace (Helm follows links in
+ * a chart, `.Files.Get` included). Links to folders inside the workspace are walked too.
+ */
+export function refuseLinksOut(dir: string, workspace: string, input?: string): void {
+  const seen = new Set<string>();
+  const walk = (folder: string) => {
+    const real = realpathSync(folder);
+    if (seen.has(real)) return;
+    seen.add(real);
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const full = join(folder, entry.name);
+      if (entry.isSymbolicLink()) {
+        refuseLinkOut(full, workspace, input);
+        if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) walk(full);
+      } else if (entry.isDirectory()) walk(full);
+    }
+  };
+  if (lstatSync(dir).isSymbolicLink()) refuseLinkOut(dir, workspace, input);
+  walk(dir);
 }
 
 /** YAML and JSON files under a folder, recursively, in a stable order; a file is itself. */

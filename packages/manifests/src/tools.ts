@@ -1,9 +1,10 @@
 /** The renderer programs (kustomize, helm) behind one wrapper. */
-import { ConfigurationError, ExternalError, run, tail, which } from '@kubeline/toolkit';
+import { ConfigurationError, ExternalError, log, run, tail, which } from '@kubeline/toolkit';
 
 /** The renderers' programs: one wrapper, argument arrays only. */
 export interface RenderTools {
-  kustomizeBuild(dir: string, options?: { loadRestrictorNone?: boolean }): Promise<string>;
+  /** `kustomize build` with kustomize's default load restriction (files stay under each kustomization). */
+  kustomizeBuild(dir: string): Promise<string>;
   helmTemplate(args: readonly string[], cwd: string): Promise<string>;
   helmDependencyBuild(chart: string): Promise<void>;
 }
@@ -22,24 +23,24 @@ function tool(name: 'kustomize' | 'helm'): string {
 
 /** kustomize and helm as installed on the runner. */
 export class CommandLineTools implements RenderTools {
-  async kustomizeBuild(dir: string, options: { loadRestrictorNone?: boolean } = {}): Promise<string> {
-    const args = ['build', dir];
-    if (options.loadRestrictorNone) args.push('--load-restrictor', 'LoadRestrictionsNone');
-    return this.output(tool('kustomize'), args, 'kustomize build');
+  async kustomizeBuild(dir: string): Promise<string> {
+    return this.output(tool('kustomize'), ['build', dir], 'kustomize build');
   }
 
   async helmTemplate(args: readonly string[], cwd: string): Promise<string> {
-    return this.output(tool('helm'), ['template', ...args], 'helm template', cwd);
+    return this.output(tool('helm'), ['template', ...args], 'helm template', cwd, true);
   }
 
   async helmDependencyBuild(chart: string): Promise<void> {
     await this.output(tool('helm'), ['dependency', 'build', chart, '--skip-refresh'], 'helm dependency build');
   }
 
-  private async output(command: string, args: string[], what: string, cwd?: string): Promise<string> {
+  private async output(command: string, args: string[], what: string, cwd?: string, showWarnings = false): Promise<string> {
     const result = await run(command, args, { silent: true, allowFailure: true, cwd });
     // The tool's own message is what the user needs: a renderer error is a problem in their files.
     if (result.exitCode !== 0) throw new RenderError(`${what} failed:\n${tail(result.stderr || result.stdout, 40)}`);
+    // Helm's warnings (a symbolic link in the chart, a skipped file) go to stderr: shown, not dropped.
+    if (showWarnings && result.stderr.trim()) log.warning(`${what}: ${tail(result.stderr.trim(), 20)}`);
     return result.stdout;
   }
 }
