@@ -49,6 +49,7 @@ execFileSync(process.execPath, [join(root, 'scripts', 'docs.mjs'), ...(check ? [
 if (check) {
   const stale = [];
   for (const { name } of entries) {
+    if (only.length && !only.includes(name)) continue;
     for (const file of ['index.js', ...(assets[name] ?? []).map((a) => basename(a))]) {
       const fresh = readFileSync(join(out, name, file));
       const committed = existsSync(join(root, 'dist', name, file)) ? readFileSync(join(root, 'dist', name, file)) : Buffer.alloc(0);

@@ -3,6 +3,7 @@ export * from './docker';
 export * from './dockerfile';
 export * from './build';
 export * from './registry';
+export * from './image-reference';
 export * from './login';
 export * from './push';
 export * from './tags';

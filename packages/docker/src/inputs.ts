@@ -1,5 +1,6 @@
 /** The action inputs of build-test-image and push-image, read and checked into settings. */
 import { ConfigurationError, Inputs } from '@kubeline/toolkit';
+import { checkRegistryHost } from './image-reference';
 import { splitReference } from './registry';
 import type { BuildSettings } from './build';
 
@@ -31,7 +32,10 @@ export function readPushSettings(given: Inputs): import('./push').PushSettings {
   }
   const username = inputs.string('username');
   const password = inputs.string('password');
-  const registry = inputs.string('registry');
+  // `docker login <registry>` takes it as an argument: a '-' in front would make it a flag.
+  // docker login (and login-action) also take `https://ghcr.io/`: keep accepting it, as the host.
+  const given = inputs.string('registry').replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+  const registry = given ? checkRegistryHost(given, 'registry') : '';
   if (Boolean(username) !== Boolean(password)) {
     throw new ConfigurationError(`'username' and 'password' go together; ${username ? "'password'" : "'username'"} is empty.`, username ? 'password' : 'username');
   }

@@ -4,6 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError, ExternalError, log, stepState, tail } from '@kubeline/toolkit';
 import { DockerCli } from './docker';
+import { checkRegistryHost } from './image-reference';
 
 export interface LoginSettings {
   registry: string;
@@ -21,6 +22,8 @@ const STATE_REGISTRY = 'docker-registry';
  */
 export async function login(docker: DockerCli, settings: LoginSettings): Promise<void> {
   log.mask(settings.password);
+  // Whoever built the settings, the host reaches `docker login` as an argument.
+  checkRegistryHost(settings.registry, 'registry');
   const userConfig = process.env.DOCKER_CONFIG || join(homedir(), '.docker');
   const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'kubeline-docker-config-'));
   stepState.save(STATE_CONFIG, dir);

@@ -1,5 +1,6 @@
 /** run-tests' inputs: one readonly settings object, and the parsers of the `services` YAML and of a service's command line. */
 import { parse as parseYaml } from 'yaml';
+import { IMAGE_REFERENCE_FORM, checkImageReference, imageReferenceProblem } from '@kubeline/docker';
 import { ConfigurationError, Inputs, log, parseDuration } from '@kubeline/toolkit';
 
 export interface ServiceSpec {
@@ -39,7 +40,7 @@ export function readTestRunSettings(inputs: Inputs): TestRunSettings {
   const env = inputs.keyValues('env');
   for (const [k] of env) checkEnvName(k, `'${k}'`, 'env');
   return {
-    image: inputs.required('image', 'Pass the `image` output of build-test-image.'),
+    image: checkImageReference(inputs.required('image', 'Pass the `image` output of build-test-image.'), 'image', 'the `image` output of build-test-image'),
     script,
     shell: inputs.string('shell', 'sh'),
     workingDirectory: inputs.string('working-directory'),
@@ -93,6 +94,11 @@ export function parseServices(text: string): ServiceSpec[] {
     if (!s || typeof s !== 'object' || Array.isArray(s) || typeof s.image !== 'string' || !s.image) {
       throw new ConfigurationError(`service '${name}' needs an image, e.g. "${name}: { image: postgres:16 }".`, 'services');
     }
+    // The image reaches `docker run` as an argument: '--volume=/:/host' would be a flag.
+    const problem = imageReferenceProblem(s.image);
+    if (problem) {
+      throw new ConfigurationError(`service '${name}' has image '${s.image}', which is not an image reference: ${problem}. ${IMAGE_REFERENCE_FORM}.`, 'services');
+    }
     const unknown = Object.keys(s).filter((k) => !SERVICE_KEYS.includes(k));
     if (unknown.length) {
       throw new ConfigurationError(`service '${name}' has ${unknown.map((k) => `'${k}'`).join(', ')}, which run-tests does not know; a service takes ${SERVICE_KEYS.join(', ')}.`, 'services');
@@ -103,7 +109,13 @@ export function parseServices(text: string): ServiceSpec[] {
         throw new ConfigurationError(`the env of service '${name}' must map names to values, e.g. "env: { POSTGRES_PASSWORD: x }".`, 'services');
       }
       env = Object.entries(s.env as Record<string, unknown>).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]);
-      for (const [k] of env) checkEnvName(k, `'${k}' of service '${name}'`, 'services');
+      for (const [k, v] of env) {
+        checkEnvName(k, `'${k}' of service '${name}'`, 'services');
+        // The env file is one NAME=value a line: a line break would start another variable.
+        if (/[\r\n]/.test(v)) {
+          throw new ConfigurationError(`the env value of '${k}' in service '${name}' contains a line break, which would start another variable; give it on one line.`, 'services');
+        }
+      }
     }
     let command: string[] = [];
     if (Array.isArray(s.command)) command = s.command.map(String);

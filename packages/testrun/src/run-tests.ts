@@ -44,6 +44,9 @@ class EnvFiles {
 
   args(env: ReadonlyArray<readonly [string, string]>): string[] {
     if (!env.length) return [];
+    // One NAME=value a line: a newline in either would start another variable (the inputs refuse it first).
+    const split = env.find(([k, v]) => /\n/.test(k + v));
+    if (split) throw new ConfigurationError(`the value of '${split[0]}' contains a line break, which would start another variable; give it on one line.`);
     if (!this.dir) {
       this.dir = mkdtempSync(join(this.parent, 'kubeline-env-'));
       stepState.save(STATE_ENV_DIR, this.dir);
@@ -94,7 +97,7 @@ export async function runTests(docker: DockerCli, settings: TestRunSettings): Pr
     const args = ['run', '--name', testName, '--label', 'kubeline=run-tests', ...envFiles.args(settings.env)];
     if (network) args.push('--network', network);
     if (settings.workingDirectory) args.push('--workdir', workdir);
-    args.push('--entrypoint', '', settings.image, ...shellCommand(settings.shell, settings.script));
+    args.push('--entrypoint', '', '--', settings.image, ...shellCommand(settings.shell, settings.script));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -110,7 +113,9 @@ export async function runTests(docker: DockerCli, settings: TestRunSettings): Pr
       const containerPath = posix.isAbsolute(settings.results) ? settings.results : posix.join(workdir, settings.results);
       mkdirSync(reportDir, { recursive: true });
       if (await containers.copyOut(testName, containerPath, reportDir)) {
+        const left = removeLinks(reportDir, containerPath);
         report = readReports(reportDir, containerPath, workdir, settings.sourceDir);
+        warnLeftOut(left);
       } else {
         log.warning(`No test results at ${containerPath} in the container ('results' input).`);
       }
@@ -166,7 +171,7 @@ export async function cleanupFromState(docker: DockerCli): Promise<void> {
 function readReports(dir: string, containerPath: string, containerWorkdir: string, sourceDir: string): TestReport | undefined {
   const files = listXml(dir);
   // Where a copied file was in the container, for messages.
-  const inContainer = (f: string): string => posix.join(posix.dirname(containerPath), ...relative(dir, f).split(/[\\/]/));
+  const inContainer = (f: string): string => containerPathOf(dir, containerPath, f);
   if (!files.length) {
     log.warning(`No JUnit XML files (*.xml) in ${containerPath} in the container ('results' input).`);
     return undefined;
@@ -190,6 +195,48 @@ function readReports(dir: string, containerPath: string, containerWorkdir: strin
     c.file = sourceDir && sourceDir !== '.' && !posix.isAbsolute(inRepo) ? posix.join(sourceDir, inRepo) : inRepo;
   }
   return merged;
+}
+
+/** Where a file copied into `dir` was in the container. */
+function containerPathOf(dir: string, containerPath: string, file: string): string {
+  return posix.join(posix.dirname(containerPath), ...relative(dir, file).split(/[\\/]/));
+}
+
+/**
+ * Removes symbolic links (and FIFOs, sockets, devices) from the copied
+ * results, before anything reads them; returns where each was in the
+ * container. docker cp keeps the container's links as host links, and the
+ * next step (an artifact upload, a JUnit reporter) would follow them on the
+ * runner: `evil.xml -> /etc/shadow`, `root -> /`. They are dropped rather than
+ * resolved, because a link's target is a container path that only the
+ * container can resolve, and one that stays inside the results names a file
+ * that is copied anyway.
+ */
+function removeLinks(dir: string, containerPath: string): { links: string[]; special: string[] } {
+  const left = { links: [] as string[], special: [] as string[] };
+  const walk = (path: string): void => {
+    const st = lstatSync(path);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(path).sort()) walk(join(path, name));
+    } else if (!st.isFile()) {
+      (st.isSymbolicLink() ? left.links : left.special).push(containerPathOf(dir, containerPath, path));
+      rmSync(path, { force: true });
+    }
+  };
+  for (const name of readdirSync(dir).sort()) walk(join(dir, name));
+  return left;
+}
+
+function warnLeftOut(left: { links: string[]; special: string[] }): void {
+  if (left.links.length) {
+    log.warning(
+      `Left ${left.links.length} symbolic link${left.links.length === 1 ? '' : 's'} out of the test report (the next step would follow them on the runner): ${left.links.join(', ')}. ` +
+        `Write the report files themselves into 'results', not links to them.`,
+    );
+  }
+  if (left.special.length) {
+    log.warning(`Left ${left.special.length} special file(s) (FIFO, socket or device) out of the test report: ${left.special.join(', ')}.`);
+  }
 }
 
 /** XML files under a copied folder. Symbolic links are not followed: they point into the container, or anywhere on the host. */

@@ -33,7 +33,8 @@ export async function startServices(docker: DockerCli, containers: DockerContain
 async function startService(docker: DockerCli, containers: DockerContainers, s: ServiceSpec, how: ServiceStart): Promise<boolean> {
   const name = how.containerName(s);
   const args = ['run', '--detach', '--name', name, '--label', 'kubeline=run-tests', '--network', how.network, '--network-alias', s.name];
-  args.push(...how.envArgs(s.env), s.image, ...s.command);
+  // `--` ends docker's options: the image is never read as one, whatever slipped past the input check.
+  args.push(...how.envArgs(s.env), '--', s.image, ...s.command);
   const r = await docker.exec(args, { silent: true, allowFailure: true });
   if (r.exitCode !== 0) throw new ExternalError(`service '${s.name}' (${s.image}) did not start`, tail(r.stderr, 5));
   for (let i = 0; i < HEALTH_POLLS; i++) {

@@ -69,6 +69,14 @@ describe('parseServices', () => {
     ['db: { image: x, env: { "A B": c } }', /^input 'services': variable name 'A B' of service 'db' contains whitespace/],
     ['db: { image: x, command: 5 }', /^input 'services': the command of service 'db' must be a string or a list of arguments\.$/],
     ['db: x\ndb: y', /^input 'services': is not valid YAML: /],
+    // Option injection: an image that docker would read as a flag.
+    ['db: { image: "--volume=/:/host", command: "busybox sleep 30" }', /^input 'services': service 'db' has image '--volume=\/:\/host', which is not an image reference: it starts with '-'\. Give /],
+    ['db: "-v"', /^input 'services': service 'db' has image '-v', which is not an image reference: it starts with '-'\./],
+    ['db: { image: "postgres:16 --privileged" }', /^input 'services': service 'db' has image 'postgres:16 --privileged', which is not an image reference: it contains whitespace\./],
+    ['db: Postgres:16', /^input 'services': service 'db' has image 'Postgres:16', which is not an image reference: the repository must be lowercase\./],
+    // A line break in an env value would start another variable in the env file.
+    ['db: { image: x, env: { A: "x\\nB=y" } }', /^input 'services': the env value of 'A' in service 'db' contains a line break, which would start another variable; give it on one line\.$/],
+    ['db: { image: x, env: { A: "x\\rB=y" } }', /^input 'services': the env value of 'A' in service 'db' contains a line break/],
   ])('%j is refused', (text, message) => {
     expect(refusal(() => parseServices(text))).toMatch(message);
   });
@@ -102,6 +110,8 @@ describe('readTestRunSettings', () => {
     [{ image: 'i' }, "input 'run': is required: give the test commands, one per line."],
     [{ image: 'i', run: '  \n ' }, "input 'run': is required: give the test commands, one per line."],
     [{ image: 'i', run: 'x', env: 'NOVALUE' }, "input 'env': 'NOVALUE' is not of the form key=value."],
+    [{ image: '--help', run: 'x' }, "input 'image': '--help' is not an image reference: it starts with '-'. Give [registry[:port]/]repository[:tag][@sha256:digest] in lowercase, e.g. ghcr.io/acme/app:1.2 (the `image` output of build-test-image)."],
+    [{ image: 'App:test', run: 'x' }, "input 'image': 'App:test' is not an image reference: the repository must be lowercase. Give [registry[:port]/]repository[:tag][@sha256:digest] in lowercase, e.g. ghcr.io/acme/app:1.2 (the `image` output of build-test-image)."],
     [{ image: 'i', run: 'x', env: 'MY VAR=1' }, "input 'env': variable name 'MY VAR' contains whitespace; use NAME=value with no spaces in NAME."],
     [{ image: 'i', run: 'x', timeout: 'soon' }, "input 'timeout': 'soon' is not a duration. Use a number with a unit, e.g. 90s, 5m, 1m30s or 1h (a plain number is seconds)."],
     [{ image: 'i', run: 'x', timeout: '7h' }, "input 'timeout': '7h' is longer than 6h, a job's limit; use a shorter duration."],
