@@ -34,8 +34,8 @@ export function readPushSettings(given: Inputs): import('./push').PushSettings {
   const password = inputs.string('password');
   // `docker login <registry>` takes it as an argument: a '-' in front would make it a flag.
   // docker login (and login-action) also take `https://ghcr.io/`: keep accepting it, as the host.
-  const given = inputs.string('registry').replace(/^https?:\/\//i, '').replace(/\/+$/, '');
-  const registry = given ? checkRegistryHost(given, 'registry') : '';
+  const host = inputs.string('registry').replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+  const registry = host ? checkRegistryHost(host, 'registry') : '';
   if (Boolean(username) !== Boolean(password)) {
     throw new ConfigurationError(`'username' and 'password' go together; ${username ? "'password'" : "'username'"} is empty.`, username ? 'password' : 'username');
   }
