@@ -32,7 +32,7 @@ describe('push-image inputs', () => {
     [{ repositories: 'a/b', 'sha-length': '2' }, "input 'sha-length': 2 is out of range; use a number from 4 to 40."],
     [{ repositories: 'a/b', 'push-by-digest': 'sometimes' }, "input 'push-by-digest': 'sometimes' is not a boolean."],
     [{ repositories: 'a/b', registry: '--help', username: 'u', password: 'p' }, "input 'registry': '--help' is not a registry host: it starts with '-'. Give host[:port] with no scheme or path, e.g. ghcr.io or 127.0.0.1:5000."],
-    [{ repositories: 'a/b', registry: 'https://ghcr.io', username: 'u', password: 'p' }, "input 'registry': 'https://ghcr.io' is not a registry host: it has a scheme or a path. Give host[:port]"],
+    [{ repositories: 'a/b', registry: 'https://ghcr.io/v2/token', username: 'u', password: 'p' }, "input 'registry': 'ghcr.io/v2/token' is not a registry host: it has a scheme or a path. Give host[:port]"],
     [{ repositories: 'a/b', registry: 'ghcr.io --password=x', username: 'u', password: 'p' }, "input 'registry': 'ghcr.io --password=x' is not a registry host: it contains whitespace."],
     [{ repositories: 'a/b', secrets: 'token' }, "input 'secrets': 'token' is not of the form key=value."],
   ])('%p → %s', (values, message) => {
