@@ -324,11 +324,11 @@ function bundleHashes() {
 /** Like scripts/demo: without the test bed's variables, bring it up (or reuse it) and take them. */
 async function ensureTestbedEnv() {
   if (process.env.KUBELINE_REGISTRY && process.env.DOCKER_HOST) return;
-  if (!opts.only.has('pipeline')) return;
+  if (!opts.only.has('pipeline') && !opts.only.has('retag')) return;
   console.error('[bench] no test bed variables: scripts/testbed up');
   const out = spawnSync(join(root, 'scripts', 'testbed'), ['up'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (out.status !== 0) {
-    notes.push('the test bed did not come up (scripts/testbed up failed): the pipeline section is skipped.');
+    notes.push('the test bed did not come up (scripts/testbed up failed): the pipeline and retag sections cannot run.');
     return;
   }
   for (const line of out.stdout.split('\n')) {
