@@ -42,7 +42,7 @@ import os, { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { forkedService, importFromSource, median, round, run, sourceHash, summarize, table } from './lib.mjs';
+import { forkedService, importFromSource, median, round, run, sourceHash, summarize, table, quietly } from './lib.mjs';
 
 const epoch = () => performance.now();
 const IMAGE = (app) => `registry.example.com/acme/${app}`;
@@ -219,17 +219,8 @@ export async function gitopsBench({ root, rounds = 7, apps = 36, history = 120, 
   let server;
   const checkEnv = { ...process.env, LC_ALL: 'C' }; // fixed now: the tracing round's variables stay out of the checks
   const gitBare = (...args) => execFileSync('git', ['--git-dir', out.repository.bare, ...args], { encoding: 'utf8', env: checkEnv }).trim();
-  /** Our log lines (the toolkit's `log` prints to stdout), kept out of the tables. */
-  const quiet = async (fn) => {
-    const write = process.stdout.write;
-    const lines = [];
-    process.stdout.write = (chunk, ...rest) => (lines.push(String(chunk).trimEnd()), typeof rest.at(-1) === 'function' && rest.at(-1)(), true);
-    try {
-      return { value: await fn(), lines };
-    } finally {
-      process.stdout.write = write;
-    }
-  };
+  const quiet = quietly;
+
 
   try {
     const made = epoch();

@@ -363,3 +363,15 @@ export async function forkedService(script, args, key, env = process.env) {
     close: () => new Promise((ok) => (child.exitCode !== null ? ok() : (child.once('exit', ok), child.kill()))),
   };
 }
+
+/** Runs `fn` with stdout captured (the toolkit's `log` prints there), so its lines stay out of the tables. */
+export async function quietly(fn) {
+  const write = process.stdout.write;
+  const lines = [];
+  process.stdout.write = (chunk, ...rest) => (lines.push(String(chunk).trimEnd()), typeof rest.at(-1) === 'function' && rest.at(-1)(), true);
+  try {
+    return { value: await fn(), lines };
+  } finally {
+    process.stdout.write = write;
+  }
+}

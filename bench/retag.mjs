@@ -39,7 +39,7 @@ import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bytes, forkedService, importFromSource, median, pushLayers, round, run, sourceHash, summarize, table } from './lib.mjs';
+import { bytes, forkedService, importFromSource, median, pushLayers, round, run, sourceHash, summarize, table, quietly } from './lib.mjs';
 
 export const RETAG_TARGET = { speedup: 10, mountWireOverManifest: 16_000 };
 
@@ -121,17 +121,8 @@ export async function retagBench({ root, rounds = 3, sizeMb = 100, notes = [], p
     });
     return r.ok ? r.headers.get('docker-content-digest') : undefined;
   };
-  /** Our log lines (the toolkit's `log` prints to stdout), kept out of the tables. */
-  const quiet = async (fn) => {
-    const write = process.stdout.write;
-    const lines = [];
-    process.stdout.write = (chunk, ...rest) => (lines.push(String(chunk).trimEnd()), typeof rest.at(-1) === 'function' && rest.at(-1)(), true);
-    try {
-      return { value: await fn(), lines };
-    } finally {
-      process.stdout.write = write;
-    }
-  };
+  const quiet = quietly;
+
   const sent = async () => (await A.counts()).up + (await B.counts()).up;
 
   try {

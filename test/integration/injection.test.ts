@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { act, demoDir, expectNoStackTrace, firstError, testbed } from '../support/actions';
+import { act, demoDir, expectNoStackTrace, firstError, runTestsLeftovers, testbed } from '../support/actions';
 
 const bed = testbed();
 
@@ -16,16 +16,8 @@ const runId = String(900_000_000 + randomInt(99_000_000));
 const env = { GITHUB_RUN_ID: runId };
 const prefix = `kubeline-${runId}-`;
 
-const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 
-/** Containers and networks of this file's runs that still exist. */
-function leftovers(): { containers: string[]; networks: string[] } {
-  const names = (out: string) => out.split('\n').filter((n) => n.startsWith(prefix));
-  return {
-    containers: names(docker('ps', '--all', '--filter', 'label=kubeline=run-tests', '--filter', `name=${prefix}`, '--format', '{{.Names}}')),
-    networks: names(docker('network', 'ls', '--filter', 'label=kubeline=run-tests', '--filter', `name=${prefix}`, '--format', '{{.Name}}')),
-  };
-}
+const leftovers = () => runTestsLeftovers(prefix);
 
 const temps: string[] = [];
 function runnerTemp(): string {

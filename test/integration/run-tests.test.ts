@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFileCommands } from '@kubeline/runner';
-import { act, expectNoStackTrace, firstError, repoRoot, testbed } from '../support/actions';
+import { act, expectNoStackTrace, firstError, repoRoot, runTestsLeftovers, testbed } from '../support/actions';
 import { runnerFiles } from '../support/runner-files';
 
 const bed = testbed();
@@ -23,14 +23,7 @@ const prefix = `kubeline-${runId}-`;
 const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 const lines = (r: { log: string }): string[] => r.log.split('\n');
 
-/** Containers and networks of this file's runs that still exist. */
-function leftovers(): { containers: string[]; networks: string[] } {
-  const names = (out: string) => out.split('\n').filter((n) => n.startsWith(prefix));
-  return {
-    containers: names(docker('ps', '--all', '--filter', 'label=kubeline=run-tests', '--filter', `name=${prefix}`, '--format', '{{.Names}}')),
-    networks: names(docker('network', 'ls', '--filter', 'label=kubeline=run-tests', '--filter', `name=${prefix}`, '--format', '{{.Name}}')),
-  };
-}
+const leftovers = () => runTestsLeftovers(prefix);
 
 const images: string[] = [];
 /** A tiny image from the local busybox, built for this file. */

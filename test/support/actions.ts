@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,4 +61,15 @@ export async function registryDigest(registry: string, repository: string, tag: 
   if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
   const r = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, { method: 'HEAD', headers });
   return r.ok ? (r.headers.get('docker-content-digest') ?? undefined) : undefined;
+}
+
+const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+
+/** run-tests' containers and networks named with `prefix` that still exist (none should, after a run). */
+export function runTestsLeftovers(prefix: string): { containers: string[]; networks: string[] } {
+  const names = (out: string) => out.split('\n').filter((n) => n.startsWith(prefix));
+  return {
+    containers: names(docker('ps', '--all', '--filter', 'label=kubeline=run-tests', '--filter', `name=${prefix}`, '--format', '{{.Names}}')),
+    networks: names(docker('network', 'ls', '--filter', 'label=kubeline=run-tests', '--filter', `name=${prefix}`, '--format', '{{.Name}}')),
+  };
 }
