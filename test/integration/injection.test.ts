@@ -3,12 +3,11 @@
 // is refused before any docker call, a report folder never hands the next step
 // a symbolic link into the host, and a line break in a service's env value
 // cannot add a variable.
-import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { act, demoDir, expectNoStackTrace, firstError, runTestsLeftovers, testbed } from '../support/actions';
+import { act, demoDir, expectNoStackTrace, firstError, removeRunTestsLeftovers, runTestsLeftovers, testbed } from '../support/actions';
 
 const bed = testbed();
 
@@ -31,9 +30,7 @@ afterEach(() => {
 });
 
 afterAll(() => {
-  const left = leftovers();
-  if (left.containers.length) execFileSync('docker', ['rm', '--force', ...left.containers], { stdio: 'ignore' });
-  if (left.networks.length) execFileSync('docker', ['network', 'rm', ...left.networks], { stdio: 'ignore' });
+  removeRunTestsLeftovers(prefix);
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
 

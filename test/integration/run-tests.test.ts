@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFileCommands } from '@kubeline/runner';
-import { act, expectNoStackTrace, firstError, repoRoot, runTestsLeftovers, testbed } from '../support/actions';
+import { act, expectNoStackTrace, firstError, removeRunTestsLeftovers, repoRoot, runTestsLeftovers, testbed } from '../support/actions';
 import { runnerFiles } from '../support/runner-files';
 
 const bed = testbed();
@@ -62,10 +62,7 @@ afterEach(() => {
 });
 
 afterAll(() => {
-  // Whatever a failed test left behind must not stay on a shared engine.
-  const left = leftovers();
-  if (left.containers.length) execFileSync('docker', ['rm', '--force', ...left.containers], { stdio: 'ignore' });
-  if (left.networks.length) execFileSync('docker', ['network', 'rm', ...left.networks], { stdio: 'ignore' });
+  removeRunTestsLeftovers(prefix);
   for (const image of images) execFileSync('docker', ['rmi', '--force', image], { stdio: 'ignore' });
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });

@@ -73,3 +73,10 @@ export function runTestsLeftovers(prefix: string): { containers: string[]; netwo
     networks: names(docker('network', 'ls', '--filter', 'label=kubeline=run-tests', '--filter', `name=${prefix}`, '--format', '{{.Name}}')),
   };
 }
+
+/** Removes what runTestsLeftovers finds: a failed test's containers and network must not stay on a shared engine. */
+export function removeRunTestsLeftovers(prefix: string): void {
+  const left = runTestsLeftovers(prefix);
+  if (left.containers.length) execFileSync('docker', ['rm', '--force', ...left.containers], { stdio: 'ignore' });
+  if (left.networks.length) execFileSync('docker', ['network', 'rm', ...left.networks], { stdio: 'ignore' });
+}
