@@ -12,10 +12,14 @@ import { readManifests } from './read-bundle';
 import { imagesOf, prune, pruneCandidates, type PruneResult, type ReleaseRecord, ReleaseStore } from './release';
 import { rollBack, type RollbackReport } from './rollback';
 import { type WaitResult, waitForAll, waitTargets } from './wait';
+import { GradualRollout, type GradualOutcome, historyRows, openRollout, openRolloutMessage, type GradualState } from './gradual/rollout';
 import { describeWaitFailure, progressLine, waitResultLines } from './wait-report';
 
 /** How a deploy ended. */
-export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run';
+export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run' | 'paused' | 'aborted';
+
+/** GITHUB_STATE key of a gradual rollout this run drives, for the post step to abort it after a cancellation. */
+export const ROLLOUT_STATE = 'kubeline-rollout';
 
 /** What a deploy did, for the outputs and the summary. */
 export interface DeployOutcome {
@@ -36,6 +40,8 @@ export interface DeployOutcome {
   failure?: string;
   /** Requests sent to the API server. */
   requests: number;
+  /** A canary or blue-green rollout: where it stands and its steps. */
+  rollout?: GradualState;
 }
 
 /** Where a deploy goes: the API client, and the connection it was made from (named in the log and the summary). */
@@ -53,6 +59,8 @@ export interface DeployContext {
   log?: (line: string) => void;
   /** promote's proof of where the images were verified, kept in the release record. */
   proof?: Record<string, unknown>;
+  /** Where the post step's state goes (default GITHUB_STATE). */
+  saveState?: (name: string, value: string) => void;
 }
 
 /**
@@ -64,9 +72,14 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
   const env = context.env ?? process.env;
   const info = context.log ?? log.info;
   const { client, connection } = cluster;
-  const objects = await readManifests(settings.manifests);
+  const objects = settings.manifests ? await readManifests(settings.manifests) : [];
   const namespace = client.defaultNamespace;
-  info(`Deploying release ${settings.release} (${objects.length} objects) to ${connection.server} (context ${connection.context}), namespace ${namespace}.`);
+  const gradual = settings.gradual;
+  info(
+    gradual.resume || gradual.abort
+      ? `${gradual.resume ? 'Resuming' : 'Aborting'} the paused rollout of release ${settings.release} on ${connection.server} (context ${connection.context}), namespace ${namespace}.`
+      : `Deploying release ${settings.release} (${objects.length} objects) to ${connection.server} (context ${connection.context}), namespace ${namespace}.`,
+  );
   const outcome: DeployOutcome = {
     status: 'failed',
     namespace,
@@ -88,7 +101,58 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
   const lock = await acquireLock(client, { namespace, release: settings.release, runUrl, createNamespace: settings.createNamespace, timeoutMs: settings.lockTimeoutMs, log: info, env });
   try {
     const store = new ReleaseStore(client, namespace, settings.release);
-    const previous = await store.latestGood();
+    const records = await store.list();
+    const previous = records.find((r) => r.status === 'deployed');
+    const open = openRollout(records);
+    const saveState = context.saveState ?? stepState.save;
+    const gradualRun = (bundle: typeof objects) =>
+      new GradualRollout({ client, store, settings, gradual, previous: previous!, bundle, applyOptions, log: info, signal: context.signal, env, runUrl, commit: env.GITHUB_SHA, proof: context.proof });
+    const finished = (result: GradualOutcome, bundle: typeof objects): DeployOutcome => {
+      saveState(ROLLOUT_STATE, result.status === 'failed' && context.signal?.aborted ? JSON.stringify({ namespace, release: settings.release, revision: result.record.revision }) : '');
+      return {
+        ...outcome,
+        status: result.status,
+        revision: result.status === 'rolled-back' || result.status === 'aborted' ? result.state.previousRevision : result.record.revision,
+        applied: result.applied,
+        wait: result.wait,
+        diagnosis: result.diagnosis,
+        rollback: result.rollback,
+        pruned: result.pruned,
+        failure: result.failure,
+        rollout: result.state,
+        // Paused: the new images run beside the stable ones.
+        images: result.status === 'deployed' || result.status === 'paused' ? imagesOf(bundle) : (result.rollback?.to?.images ?? []),
+      };
+    };
+    if (gradual.resume || gradual.abort) {
+      const verb = gradual.resume ? 'resume' : 'abort';
+      if (!open) {
+        const newest = records[0];
+        throw new ConfigurationError(
+          `release ${settings.release} in namespace ${namespace} has no paused rollout to ${verb}${newest ? ` (its newest revision, ${newest.revision}, is ${newest.status})` : ' (it has no release record)'}. Deploy it with a strategy first.`,
+          verb,
+        );
+      }
+      if (!previous) throw new ExternalError(`the rollout of revision ${open.record.revision} has no last good release to go back to: its records were deleted. Deploy with strategy: rolling.`);
+      const bundle = await store.bundle(open.record);
+      if (objects.length) {
+        const given = imagesOf(objects).join(', ');
+        const paused = imagesOf(bundle).join(', ');
+        if (given !== paused) throw new ConfigurationError(`the paused rollout deploys ${paused}, not ${given}. Leave manifests out to ${verb} the paused one, or abort it before deploying another.`, 'manifests');
+      }
+      saveState(ROLLOUT_STATE, JSON.stringify({ namespace, release: settings.release, revision: open.record.revision }));
+      const run = gradualRun(bundle);
+      return finished(gradual.resume ? await run.resume(open) : await run.abortOpen(open, 'aborted by abort: true'), bundle);
+    }
+    if (open) throw new ExternalError(openRolloutMessage(settings.release, namespace, open));
+    if (gradual.strategy !== 'rolling') {
+      if (!previous) info(`strategy ${gradual.strategy}: this is the first release of ${settings.release} here, with nothing live to protect: it is deployed as a rolling update.`);
+      else {
+        saveState(ROLLOUT_STATE, '');
+        const result = await gradualRun(objects).start();
+        if (result) return finished(result, objects);
+      }
+    }
     const startedAt = Date.now();
     let failure: string | undefined;
     let record: ReleaseRecord | undefined;
@@ -157,26 +221,67 @@ export function deployFailure(outcome: DeployOutcome): string | undefined {
   return `${outcome.failure ?? 'failed'}${outcome.status === 'rolled-back' ? ` — rolled back to revision ${outcome.revision}` : ''}`;
 }
 
-/** The post step: releases a lock the main step left (cancelled run) and removes the kubeconfig file. */
+/**
+ * The post step: releases a lock the main step left (cancelled run), aborts a canary or blue-green
+ * rollout the cancelled main step left at some weight (production back to the last good release,
+ * the record saying so), and removes the kubeconfig file.
+ */
 export async function deployPost(settings: Pick<DeploySettings, 'context'>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
-    if (!stepState.get(LOCK_STATE)) return;
+    const lockHeld = stepState.get(LOCK_STATE);
+    const rollout = stepState.get(ROLLOUT_STATE);
+    if (!lockHeld && !rollout) return;
     // The main step's kubeconfig file is still there until cleanup; else the same source as then.
     const written = stepState.get(KUBECONFIG_STATE);
     const connection = await connect({ context: settings.context, env: written && existsSync(written) ? { ...env, KUBECONFIG: written } : env });
-    await releaseLockFromState(new KubeClient(connection.kubeConfig, { retries: 1 }));
+    const client = new KubeClient(connection.kubeConfig, { retries: 1 });
+    if (lockHeld) await releaseLockFromState(client).catch((error) => log.warning(`deploy post step: could not release the lock: ${errorMessage(error)}. It expires by itself within a minute.`));
+    if (rollout) await abortCancelledRollout(client, JSON.parse(rollout) as { namespace: string; release: string; revision: number }, env);
   } catch (error) {
-    log.warning(`deploy post step: could not release the lock: ${errorMessage(error)}. It expires by itself within a minute.`);
+    log.warning(`deploy post step: ${errorMessage(error)}`);
   } finally {
     cleanupKubeconfig();
   }
 }
 
+/** After a cancellation mid-rollout: takes the lock again and aborts the rollout this run left running. */
+async function abortCancelledRollout(client: KubeClient, saved: { namespace: string; release: string; revision: number }, env: NodeJS.ProcessEnv): Promise<void> {
+  const lock = await acquireLock(client, { namespace: saved.namespace, release: saved.release, timeoutMs: 60_000, log: log.info, env, saveState: () => {} });
+  try {
+    const store = new ReleaseStore(client, saved.namespace, saved.release);
+    const records = await store.list();
+    const open = openRollout(records);
+    const previous = records.find((r) => r.status === 'deployed');
+    if (!open || open.record.revision !== saved.revision || open.state.phase !== 'running' || !previous) return;
+    log.info(`The job was cancelled mid-rollout: aborting the rollout of revision ${saved.revision} of ${saved.release}.`);
+    const settings: DeploySettings = {
+      manifests: '', release: saved.release, namespace: saved.namespace, createNamespace: false, kubeconfig: '', context: '', timeoutMs: 120_000, dryRun: false,
+      forceConflicts: false, prune: true, rollbackOnFailure: true, firstReleaseFailure: 'keep', history: 10, lockTimeoutMs: 60_000,
+      gradual: { strategy: open.state.strategy, steps: open.state.steps, stepDurationMs: 0, traffic: open.state.traffic, check: '', checkIntervalMs: 10_000, resume: false, abort: true, keepPreviousMs: 0 },
+    };
+    const run = new GradualRollout({
+      client, store, settings, gradual: settings.gradual, previous, bundle: await store.bundle(open.record),
+      applyOptions: { namespace: saved.namespace, release: saved.release, log: log.info }, log: log.info, env,
+    });
+    const result = await run.abortOpen(open, 'the job was cancelled mid-rollout');
+    log.info(result.status === 'aborted' ? `Rollout aborted: revision ${result.state.previousRevision} is live again.` : `Aborting the rollout failed: ${result.failure}`);
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
 /** The job summary: what happened to each object, each wait with its duration, the diagnosis, the rollback. */
 export function deploySummary(outcome: DeployOutcome, release: string): string {
-  const icon = { deployed: '✅', 'rolled-back': '↩️', failed: '❌', 'dry-run': '🔍' }[outcome.status];
+  const icon = { deployed: '✅', 'rolled-back': '↩️', failed: '❌', 'dry-run': '🔍', paused: '⏸️', aborted: '⏹️' }[outcome.status];
   let md = `### deploy: ${icon} ${outcome.status}\n\nRelease \`${release}\`${outcome.revision ? ` revision ${outcome.revision}` : ''} in namespace \`${outcome.namespace}\` on ${outcome.connection.server}.\n\n`;
   if (outcome.failure) md += `**Why:** ${outcome.failure}\n\n`;
+  const r = outcome.rollout;
+  if (r) {
+    md += `#### ${r.strategy === 'canary' ? `Canary (traffic by ${r.traffic})` : 'Blue-green'}: ${r.phase === 'paused' ? `paused at ${r.weight} %` : r.phase === 'done' ? '100 %' : r.phase}\n\n`;
+    md += table(['Step', 'Weight', 'Pods', 'Ready after', 'Checked for', 'Result'], historyRows(r));
+    if (r.phase === 'paused') md += `\nContinue with \`resume: true\`, or go back to revision ${r.previousRevision} with \`abort: true\`.\n`;
+    md += '\n';
+  }
   if (outcome.applied.length) {
     md += table(['Object', 'Applied', 'Ready after'], outcome.applied.map((a) => {
       const waited = outcome.wait?.targets.find((t) => refKey(t.target as ObjectRef) === refKey(a.ref));

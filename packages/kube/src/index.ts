@@ -16,3 +16,7 @@ export * from './wait-report';
 export * from './rollback';
 export * from './deploy';
 export * from './inputs';
+export * from './gradual/settings';
+export * from './gradual/plan';
+export * from './gradual/observe';
+export * from './gradual/rollout';

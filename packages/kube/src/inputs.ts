@@ -1,6 +1,7 @@
 /** deploy's inputs, checked before anything talks to a cluster (nothing here needs @kubernetes/client-node). */
 import { ConfigurationError, Inputs, parseDuration } from '@kubeline/toolkit';
 import { isAbsolute, resolve } from 'node:path';
+import { type GradualSettings, readGradualSettings } from './gradual/settings';
 
 /** A release name: a DNS label of at most 53 characters (it goes into Secret, Lease and label values). */
 export function checkReleaseName(name: string, input = 'release'): string {
@@ -12,7 +13,7 @@ export function checkReleaseName(name: string, input = 'release'): string {
 
 /** deploy's inputs, parsed and checked. */
 export interface DeploySettings {
-  /** Absolute path of the rendered bundle (file or folder). */
+  /** Absolute path of the rendered bundle (file or folder); '' when a paused rollout is resumed or aborted without it. */
   manifests: string;
   release: string;
   namespace: string;
@@ -27,6 +28,8 @@ export interface DeploySettings {
   firstReleaseFailure: 'keep' | 'delete';
   history: number;
   lockTimeoutMs: number;
+  /** `strategy` and the canary / blue-green inputs. */
+  gradual: GradualSettings;
 }
 
 /** Inputs renamed for one vocabulary across the actions (new name → old name), kept for one minor version. */
@@ -36,12 +39,14 @@ export const DEPLOY_RENAMED = { 'kube-context': 'context' };
 export function readDeploySettings(given: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
   const inputs = given.withRenamed(DEPLOY_RENAMED);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
-  const manifests = inputs.required('manifests', 'Pass the `manifests` output of render-and-validate-manifests, or a file or folder of YAML.');
+  const gradual = readGradualSettings(inputs);
+  // A paused rollout's bundle is in its release record: resume and abort need no manifests.
+  const manifests = gradual.resume || gradual.abort ? inputs.string('manifests') : inputs.required('manifests', 'Pass the `manifests` output of render-and-validate-manifests, or a file or folder of YAML.');
   const namespace = inputs.string('namespace');
   if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
     throw new ConfigurationError(`"${namespace}" is not a valid namespace name (lowercase letters, digits and "-").`, 'namespace');
   return {
-    manifests: isAbsolute(manifests) ? manifests : resolve(workspace, manifests),
+    manifests: !manifests || isAbsolute(manifests) ? manifests : resolve(workspace, manifests),
     release: checkReleaseName(inputs.required('release', 'Name the release, e.g. the app name.')),
     namespace,
     createNamespace: inputs.boolean('create-namespace', false),
@@ -55,6 +60,7 @@ export function readDeploySettings(given: Inputs, env: NodeJS.ProcessEnv = proce
     firstReleaseFailure: inputs.choice('first-release-failure', ['keep', 'delete'] as const, 'keep'),
     history: inputs.integer('history', 10, 1, 100),
     lockTimeoutMs: parseDuration(inputs.string('lock-timeout', '5m'), 'lock-timeout'),
+    gradual,
   };
 }
 

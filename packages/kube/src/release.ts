@@ -16,6 +16,8 @@ const NOTE_ANNOTATION = 'kubeline.dev/note';
 /** promote's proof of a release's images, as JSON (also in release.json). */
 export const PROOF_ANNOTATION = 'kubeline.dev/proof';
 const UPDATED_ANNOTATION = 'kubeline.dev/updated';
+/** A gradual rollout's state and history, as JSON (gradual/state.ts). */
+export const ROLLOUT_ANNOTATION = 'kubeline.dev/rollout';
 
 /**
  * - `pending`: applied, the rollout not settled yet (what a cancelled or crashed run leaves; it
@@ -52,6 +54,8 @@ export interface ReleaseRecord {
    * `kubectl get secret -o yaml` shows which staging run a release came from.
    */
   proof?: Record<string, unknown>;
+  /** For a canary or blue-green release: where its rollout stands, and the history of its steps (JSON). */
+  rollout?: Record<string, unknown>;
   /** `kubeline.release.<release>.v<revision>`. */
   secretName: string;
 }
@@ -168,12 +172,22 @@ export function decodeRelease(secret: KubeObject): ReleaseRecord | undefined {
       runUrl: meta.runUrl,
       note: metadata.annotations?.[NOTE_ANNOTATION],
       ...(meta.proof ? { proof: meta.proof } : {}),
+      ...(metadata.annotations?.[ROLLOUT_ANNOTATION] ? { rollout: parseJson(metadata.annotations[ROLLOUT_ANNOTATION]) } : {}),
       secretName: metadata.name ?? '',
     };
   } catch {
     return undefined;
   }
 }
+
+const parseJson = (text: string): Record<string, unknown> | undefined => {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return isRecord(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 /** The applied bundle of a record Secret. */
 export function decodeBundle(secret: KubeObject): KubeObject[] {
@@ -293,6 +307,20 @@ export class ReleaseStore {
     if (status === 'deployed') {
       for (const other of await this.list()) if (other.revision !== revision && other.status === 'deployed') await this.setStatus(other.revision, 'superseded');
     }
+    const decoded = decodeRelease(updated);
+    if (!decoded) throw new Error(`release record ${releaseSecretName(this.release, revision)} cannot be read back`);
+    return decoded;
+  }
+
+  /** Writes a gradual rollout's state into its revision's record (the `kubeline.dev/rollout` annotation). */
+  async setRollout(record: ReleaseRecord | number, rollout: Record<string, unknown>): Promise<ReleaseRecord> {
+    const revision = typeof record === 'number' ? record : record.revision;
+    const updated = await this.client.mergePatch(
+      this.ref(revision),
+      { metadata: { annotations: { [ROLLOUT_ANNOTATION]: JSON.stringify(rollout), [UPDATED_ANNOTATION]: new Date().toISOString() } } },
+      { fieldManager: FIELD_MANAGER },
+    );
+    this.secrets.set(releaseSecretName(this.release, revision), updated);
     const decoded = decodeRelease(updated);
     if (!decoded) throw new Error(`release record ${releaseSecretName(this.release, revision)} cannot be read back`);
     return decoded;

@@ -1,5 +1,5 @@
 /** promote's inputs: where the proof comes from, the mode, and each mode's settings, checked before any work. */
-import { DEPLOY_RENAMED, type DeploySettings, readDeploySettings } from '@kubeline/kube';
+import { DEPLOY_RENAMED, type DeploySettings, readDeploySettings, readGradualSettings } from '@kubeline/kube';
 import { type ManifestSettings, readManifestSettings } from '@kubeline/manifests';
 import { ConfigurationError, envInputs, Inputs, type InputSource, parseDuration } from '@kubeline/toolkit';
 import { digestOf } from './proof';
@@ -111,11 +111,13 @@ export function readPromoteSettings(source: InputSource = envInputs, env: NodeJS
     if (!release) throw new ConfigurationError('is required with mode: deploy: the production release to deploy (deploy records it under this name).', 'release');
     const given = inputs.string('manifests');
     const path = inputs.string('path');
-    if (!given && !path) throw new ConfigurationError('is required with mode: deploy, or give manifests: a rendered bundle whose images are all proven digests.', 'path');
+    const gate = readGradualSettings(inputs);
+    // Resuming or aborting a paused production rollout needs no bundle: it is in the release record.
+    if (!given && !path && !gate.resume && !gate.abort) throw new ConfigurationError('is required with mode: deploy, or give manifests: a rendered bundle whose images are all proven digests.', 'path');
     if (given && path) throw new ConfigurationError('conflicts with manifests: path renders the production bundle, manifests is one already rendered; give one of them.', 'path');
     const deploy = readDeploySettings(new Inputs((name) => (name === 'manifests' ? given || RENDERED_LATER : source(name))), env);
     // The staging render's images are replaced by the proven digests; the user's `images` lines are those digests.
-    const render = path ? { ...readManifestSettings(new Inputs((name) => (name === 'images' ? '' : source(name))), env), workerEntry } : undefined;
+    const render = path && !gate.resume && !gate.abort ? { ...readManifestSettings(new Inputs((name) => (name === 'images' ? '' : source(name))), env), workerEntry } : undefined;
     return { ...settings, deploy, render };
   }
   if (mode === 'gitops') {

@@ -9,7 +9,7 @@ import type { PromoteSettings } from './inputs';
 import { checkGivenBundle, renderProduction } from './production-bundle';
 import { digestOf, type Proof, proveStaging, Refusal, type StagingRelease } from './proof';
 
-export type PromoteStatus = 'promoted' | 'unchanged' | 'refused' | 'failed';
+export type PromoteStatus = 'promoted' | 'unchanged' | 'refused' | 'failed' | 'paused' | 'aborted';
 
 export interface PromoteOutcome {
   status: PromoteStatus;
@@ -56,6 +56,16 @@ export async function promote(settings: PromoteSettings, deps: PromoteDeps, cont
   };
   const cancelled = (what: string): PromoteOutcome | undefined =>
     context.signal?.aborted ? { ...outcome, status: 'failed', failure: `cancelled ${what}.` } : undefined;
+  const gradual = settings.mode === 'deploy' ? settings.deploy?.gradual : undefined;
+  if (gradual && (gradual.resume || gradual.abort)) {
+    // The paused production rollout was proven when it started; its bundle and proof are in its release record.
+    try {
+      outcome.deploy = await deploy({ ...settings.deploy!, manifests: '' }, deps.production!, { signal: context.signal, env });
+    } catch (err) {
+      return ended(err);
+    }
+    return deployEnded(outcome, outcome.deploy);
+  }
   try {
     outcome.proof = await proveStaging(deps.staging, {
       soakMs: settings.soakMs,
@@ -92,8 +102,7 @@ export async function promote(settings: PromoteSettings, deps: PromoteDeps, cont
     } catch (err) {
       return ended(err);
     }
-    const failure = deployFailure(outcome.deploy);
-    return { ...outcome, status: failure ? 'failed' : 'promoted', failure };
+    return deployEnded(outcome, outcome.deploy);
   }
   if (settings.mode === 'gitops') {
     try {
@@ -104,6 +113,13 @@ export async function promote(settings: PromoteSettings, deps: PromoteDeps, cont
     return { ...outcome, status: outcome.gitops.some((g) => g.changed) ? 'promoted' : 'unchanged' };
   }
   return { ...outcome, status: 'promoted' };
+}
+
+/** promote's status after its production deploy: paused at a gate, aborted, failed or promoted. */
+function deployEnded(outcome: PromoteOutcome, result: DeployOutcome): PromoteOutcome {
+  const failure = deployFailure(result);
+  const status: PromoteStatus = failure ? 'failed' : result.status === 'paused' ? 'paused' : result.status === 'aborted' ? 'aborted' : 'promoted';
+  return { ...outcome, status, failure, images: result.images.length ? result.images : outcome.images };
 }
 
 /** `registry/repo:tag` or `registry/repo@sha256:…` → `registry/repo`. */

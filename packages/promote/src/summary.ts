@@ -4,7 +4,7 @@ import { table } from '@kubeline/toolkit';
 import type { PromoteSettings } from './inputs';
 import type { PromoteOutcome } from './promote';
 
-const ICON = { promoted: '✅', unchanged: '⏸️', refused: '⛔', failed: '❌' } as const;
+const ICON = { promoted: '✅', unchanged: '🟰', refused: '⛔', failed: '❌', paused: '⏸️', aborted: '⏹️' } as const;
 
 export function promoteSummary(outcome: PromoteOutcome, settings: PromoteSettings): string {
   let md = `### promote (${settings.mode}): ${ICON[outcome.status]} ${outcome.status}\n\n`;
