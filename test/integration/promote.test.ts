@@ -253,6 +253,46 @@ describe('soak', () => {
   });
 });
 
+describe('mode deploy, gradually', () => {
+  test('the example app goes 10 → 25 → 50 → 100 % in production: paused at 25 % by one job, resumed to 100 % by another', async () => {
+    const production = ns('promote-canary');
+    const first = await promote({ 'from-namespace': staging, 'from-release': 'demo', release: 'demo', namespace: production, manifests: await render('production', A, production), 'create-namespace': 'true', strategy: 'canary' });
+    expect(first.outputs.status).toBe('promoted');
+    // A new version proven in its own staging, then rolled out gradually.
+    const B = `ghcr.io/acme/demo@${digest('9')}`;
+    const stagingB = ns('promote-staging-b');
+    expect((await stage(stagingB, B)).outputs.status).toBe('deployed');
+    const gradual = { strategy: 'canary', 'step-duration': '1s', 'check-interval': '1s' };
+    const paused = await promote({ 'from-namespace': stagingB, 'from-release': 'demo', release: 'demo', namespace: production, manifests: await render('production', B, production), ...gradual, 'pause-at': '25' });
+    expectNoStackTrace(paused);
+    expect(paused.conclusion).toBe('success');
+    expect(paused.outputs.status).toBe('paused');
+    expect(paused.summary).toMatch(/paused at 25 %/);
+    // 3 production replicas at 25 %: 1 canary pod beside 2 stable ones.
+    const canary = (await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: production, name: 'demo-canary' })) as any;
+    expect([canary.spec.template.spec.containers[0].image, canary.status.readyReplicas]).toEqual([B, 1]);
+    const stable = (await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: production, name: 'demo' })) as any;
+    expect([stable.spec.template.spec.containers[0].image, stable.spec.replicas]).toEqual([A, 2]);
+
+    const resumed = await promote({ 'from-namespace': stagingB, release: 'demo', namespace: production, ...gradual, resume: 'true' });
+    expectNoStackTrace(resumed);
+    expect(resumed.conclusion).toBe('success');
+    expect(resumed.outputs.status).toBe('promoted');
+    expect(resumed.outputs.revision).toBe('2');
+    expect(await liveImage(production)).toBe(B);
+    expect(await liveImage(production, 'demo-canary')).toBeUndefined();
+    const record = (await client.get({ apiVersion: 'v1', kind: 'Secret', namespace: production, name: 'kubeline.release.demo.v2' })) as any;
+    expect(JSON.parse(record.metadata.annotations['kubeline.dev/rollout']).history.map((h: any) => [h.weight, h.result])).toEqual([
+      [10, 'passed'],
+      [25, 'paused'],
+      [50, 'passed'],
+      [100, 'passed'],
+    ]);
+    // The proof of the staging run is in the production record the canary finished.
+    expect((await records(production))['2']).toMatchObject({ status: 'deployed', proof: { images: [B], staging: { namespace: stagingB, revision: 1 } } });
+  });
+});
+
 test('the production lock held by another run: a clear failure naming the holder, nothing half-promoted', async () => {
   const production = ns('promote-locked');
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: production } });
