@@ -36,8 +36,8 @@ const namespace = (prefix: string): string => {
   return ns;
 };
 
-/** The app: a Deployment `web` (with `replicas`) and its Service; with `route`, an HTTPRoute in front. */
-function bundle(img: string, options: { replicas?: number; route?: boolean } = {}): string {
+/** The app: a Deployment `web` (with `replicas`) and its Service; with `route`, an HTTPRoute in front; with `ingress`, an nginx Ingress; with `hpa`, an autoscaler. */
+function bundle(img: string, options: { replicas?: number; route?: boolean; ingress?: boolean; hpa?: boolean } = {}): string {
   const file = join(mkdtempSync(join(work, 'bundle-')), 'app.yaml');
   let yaml = `apiVersion: apps/v1
 kind: Deployment
@@ -73,6 +73,34 @@ spec:
   parentRefs: [{ name: gateway }]
   rules:
     - backendRefs: [{ name: web, port: 80 }]
+`;
+  }
+  if (options.ingress) {
+    yaml += `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: web.example.com
+      http:
+        paths:
+          - { path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }
+`;
+  }
+  if (options.hpa) {
+    yaml += `---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: web }
+  minReplicas: 2
+  maxReplicas: 8
+  metrics: [{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 80 } } }]
 `;
   }
   writeFileSync(file, yaml);
@@ -260,6 +288,41 @@ describe('canary by HTTPRoute weights', () => {
     expect(await getService(ns, 'web-canary')).toBeUndefined();
     expect(await getDeployment(ns, 'web-canary')).toBeUndefined();
     expect((await getDeployment(ns, 'web')).spec.template.spec.containers[0].image).toBe(v2);
+  });
+});
+
+describe('canary by ingress-nginx weights', () => {
+  test('a canary copy of the Ingress carries the canary-weight annotation to the canary Service, and is gone at the end', async () => {
+    const ns = namespace('canary-nginx');
+    const v2 = image('web', '0');
+    await firstRelease(ns, image('web', 'f'), { ingress: true });
+    const weights: Promise<any>[] = [];
+    const { outcome } = await run({ manifests: bundle(v2, { ingress: true }), release: 'web', namespace: ns, strategy: 'canary', steps: '30,100' }, (line) => {
+      if (/^step 1 of 2 .*ready after/.test(line)) weights.push(client.get({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: ns, name: 'web-canary' }));
+    });
+    expect(outcome.failure).toBeUndefined();
+    expect(outcome.status).toBe('deployed');
+    const [copy] = (await Promise.all(weights)) as any[];
+    expect(copy.metadata.annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '30' });
+    expect(copy.spec.rules[0].http.paths[0].backend.service.name).toBe('web-canary');
+    expect(copy.spec.ingressClassName).toBe('nginx');
+    expect(await client.get({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: ns, name: 'web-canary' })).toBeUndefined();
+    expect(await getService(ns, 'web-canary')).toBeUndefined();
+    expect((await getDeployment(ns, 'web')).spec.template.spec.containers[0].image).toBe(v2);
+  });
+});
+
+describe('refused before anything is applied', () => {
+  test('an HPA scaling the Deployment under traffic by replicas: a clear error naming it and the way out, production untouched, no new record', async () => {
+    const ns = namespace('canary-hpa');
+    const v1 = image('web', '2');
+    await firstRelease(ns, v1, { hpa: true });
+    await expect(run({ manifests: bundle(image('web', '3'), { hpa: true }), release: 'web', namespace: ns, strategy: 'canary', traffic: 'replicas' })).rejects.toThrow(
+      /cannot roll out gradually:\n  - Deployment web is scaled by HorizontalPodAutoscaler web: .*Use traffic: httproute .* or strategy: blue-green/,
+    );
+    expect((await getDeployment(ns, 'web')).spec.template.spec.containers[0].image).toBe(v1);
+    expect(await getDeployment(ns, 'web-canary')).toBeUndefined();
+    expect(await records(ns)).toEqual({ '1': 'deployed' });
   });
 });
 

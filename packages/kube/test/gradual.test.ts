@@ -117,6 +117,17 @@ describe('planTargets', () => {
     expect(plan([...v2, r], [...v1, r]).traffic).toBe('httproute');
     expect(message(() => plan(v2, v1, 'canary', 'httproute'))).toMatch(/no HTTPRoute of the bundle sends traffic to Service web/);
   });
+  test('traffic auto picks an nginx Ingress in front of the Service when there is no route; another class is not one', () => {
+    const ingress = (className: string): KubeObject => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'web' },
+      spec: { ingressClassName: className, rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+    });
+    expect(plan([...v2, ingress('nginx')], [...v1, ingress('nginx')]).traffic).toBe('ingress-nginx');
+    expect(plan([...v2, ingress('traefik')], [...v1, ingress('traefik')]).traffic).toBe('replicas');
+    expect(message(() => plan([...v2, ingress('traefik')], v1, 'canary', 'ingress-nginx'))).toMatch(/no Ingress of class nginx in the bundle has Service web as a backend/);
+  });
 });
 
 describe('the objects a rollout writes', () => {

@@ -29,6 +29,8 @@ export interface RolloutTarget {
   services: KubeObject[];
   /** HTTPRoutes (traffic httproute) of the bundle whose backendRefs name one of those Services. */
   routes: KubeObject[];
+  /** ingress-nginx Ingresses of the bundle with a backend that is one of those Services. */
+  ingresses: KubeObject[];
 }
 
 /** How the rollout splits traffic, after `auto` is resolved. */
@@ -40,6 +42,10 @@ const isKind = (o: KubeObject, apiVersion: string, kind: string): boolean => o.a
 export const isDeployment = (o: KubeObject): boolean => isKind(o, 'apps/v1', 'Deployment');
 const isService = (o: KubeObject): boolean => isKind(o, 'v1', 'Service');
 const isHttpRoute = (o: KubeObject): boolean => o.kind === 'HTTPRoute' && String(o.apiVersion).startsWith('gateway.networking.k8s.io/');
+const isIngress = (o: KubeObject): boolean => isKind(o, 'networking.k8s.io/v1', 'Ingress');
+/** An Ingress ingress-nginx serves: class `nginx` by field or by the old annotation. */
+const isNginxIngress = (o: KubeObject): boolean =>
+  isIngress(o) && ((o.spec as { ingressClassName?: string } | undefined)?.ingressClassName === 'nginx' || meta(o).annotations?.['kubernetes.io/ingress.class'] === 'nginx');
 const isHpa = (o: KubeObject): boolean => o.kind === 'HorizontalPodAutoscaler' && String(o.apiVersion).startsWith('autoscaling/');
 
 /** The object with its namespace set when it has none (every object a rollout touches is namespaced). */
@@ -82,6 +88,13 @@ const describe = (o: KubeObject): string => `${o.kind} ${meta(o).name}`;
 function serviceBackends(route: KubeObject): Array<{ name: string; weight?: number }> {
   const rules = ((route.spec as { rules?: Array<{ backendRefs?: Array<Record<string, unknown>> }> } | undefined)?.rules ?? []);
   return rules.flatMap((r) => (r.backendRefs ?? []).filter((b) => (b.kind ?? 'Service') === 'Service' && !b.group).map((b) => ({ name: String(b.name), weight: b.weight as number | undefined })));
+}
+
+/** The Services an Ingress sends to: its default backend and every path's. */
+function ingressServices(ingress: KubeObject): string[] {
+  const spec = (ingress.spec ?? {}) as { defaultBackend?: { service?: { name?: string } }; rules?: Array<{ http?: { paths?: Array<{ backend?: { service?: { name?: string } } }> } }> };
+  const names = [spec.defaultBackend?.service?.name, ...(spec.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((p) => p.backend?.service?.name))];
+  return names.filter((n): n is string => Boolean(n));
 }
 
 /** What the caller knows of the cluster for the plan: the live Deployments and HPAs the bundle's Deployments meet. */
@@ -130,10 +143,12 @@ export function planTargets(
       }
     }
     const myRoutes = routes.filter((r) => meta(r).namespace === namespace && serviceBackends(r).some((b) => mine.some((s) => meta(s).name === b.name)));
-    targets.push({ desired, stable, namespace, name, replicas: replicasOf(desired), services: mine, routes: myRoutes });
+    const myIngresses = objects.filter(isNginxIngress).filter((i) => meta(i).namespace === namespace && ingressServices(i).some((n) => mine.some((s) => meta(s).name === n)));
+    targets.push({ desired, stable, namespace, name, replicas: replicasOf(desired), services: mine, routes: myRoutes, ingresses: myIngresses });
   }
 
-  let traffic: TrafficMode = options.traffic === 'auto' ? (targets.some((t) => t.routes.length) ? 'httproute' : 'replicas') : options.traffic;
+  let traffic: TrafficMode =
+    options.traffic === 'auto' ? (targets.some((t) => t.routes.length) ? 'httproute' : targets.some((t) => t.ingresses.length) ? 'ingress-nginx' : 'replicas') : options.traffic;
   if (options.strategy === 'blue-green') traffic = 'replicas';
   for (const t of targets) {
     if (options.strategy === 'blue-green' && !t.services.length) {
@@ -141,6 +156,9 @@ export function planTargets(
     }
     if (options.strategy === 'canary' && traffic === 'httproute' && !t.routes.length) {
       problems.push(`Deployment ${t.name}: traffic: httproute, but no HTTPRoute of the bundle sends traffic to ${t.services.length ? t.services.map((s) => `Service ${meta(s).name}`).join(', ') : 'a Service that selects its pods'}. Add the route to the bundle, or use traffic: replicas.`);
+    }
+    if (options.strategy === 'canary' && traffic === 'ingress-nginx' && !t.ingresses.length) {
+      problems.push(`Deployment ${t.name}: traffic: ingress-nginx, but no Ingress of class nginx in the bundle has ${t.services.length ? t.services.map((s) => `Service ${meta(s).name}`).join(', ') : 'a Service that selects its pods'} as a backend. Add the Ingress to the bundle, or use traffic: replicas.`);
     }
     if (options.strategy === 'canary' && traffic === 'replicas') {
       const hpa = [...objects.filter(isHpa), ...options.live.hpas].find((h) => {
@@ -244,6 +262,33 @@ export function routeAt(route: KubeObject, stableServices: readonly string[], we
 
 /** An object made only for a rollout (a canary or green Deployment, a canary Service). */
 export const isCopy = (o: KubeObject): boolean => Boolean(meta(o).annotations?.[ROLLOUT_COPY_ANNOTATION]);
+
+/** ingress-nginx's canary annotations (its others, e.g. by-header, are dropped from the copy so that only the weight decides). */
+const NGINX_CANARY = 'nginx.ingress.kubernetes.io/canary';
+
+/**
+ * `<ingress>-canary`: the copy of an ingress-nginx Ingress that sends `weight` percent of its
+ * traffic to the canary Services (ingress-nginx's canary annotations), the stable Services'
+ * backends renamed to their `-canary` Services.
+ */
+export function canaryIngress(ingress: KubeObject, stableServices: readonly string[], weight: number): KubeObject {
+  const i = clone(ingress);
+  const m = meta(ingress);
+  const annotations = Object.fromEntries(Object.entries(m.annotations ?? {}).filter(([k]) => !k.startsWith(NGINX_CANARY)));
+  i.metadata = {
+    name: copyName(String(m.name), 'canary'),
+    namespace: m.namespace,
+    labels: { ...(m.labels ?? {}) },
+    annotations: { ...annotations, [NGINX_CANARY]: 'true', [`${NGINX_CANARY}-weight`]: String(weight), [ROLLOUT_COPY_ANNOTATION]: `Ingress/${m.name}` },
+  };
+  const rename = (backend: { service?: { name?: string } } | undefined) => {
+    if (backend?.service?.name && stableServices.includes(backend.service.name)) backend.service.name = copyName(backend.service.name, 'canary').slice(0, 63);
+  };
+  const spec = (i.spec ?? {}) as { defaultBackend?: { service?: { name?: string } }; rules?: Array<{ http?: { paths?: Array<{ backend?: { service?: { name?: string } } }> } }>; tls?: unknown };
+  rename(spec.defaultBackend);
+  for (const rule of spec.rules ?? []) for (const path of rule.http?.paths ?? []) rename(path.backend);
+  return i;
+}
 
 /** The ref of an object (its namespace set). */
 export const refOf = (o: KubeObject, namespace: string): ObjectRef => objectRef(inNamespace(o, meta(o).namespace ?? namespace));

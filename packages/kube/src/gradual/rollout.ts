@@ -16,6 +16,7 @@ import { type WaitResult, waitForAll, waitTargets } from '../wait';
 import { describeWaitFailure, progressLine } from '../wait-report';
 import { type CheckFailure, observeStep, podHealth, type StepWatch } from './observe';
 import {
+  canaryIngress,
   canaryService,
   inNamespace,
   isCopy,
@@ -316,10 +317,16 @@ export class GradualRollout {
         deployments.push(trackDeployment(t, 'canary', routedCanaryReplicas(t.replicas, weight)));
         replicas.push({ canary: routedCanaryReplicas(t.replicas, weight) });
         traffic.push(...t.services.map(canaryService));
-        traffic.push(...t.routes.map((r) => routeAt(r, t.services.map((s) => String((s.metadata as { name: string }).name)), weight)));
+        traffic.push(...this.weighted(t, weight));
       }
     }
     return { deployments, traffic, replicas, share };
+  }
+
+  /** The route or canary Ingress objects that send `weight` percent to the canary Services. */
+  private weighted(t: RolloutTarget, weight: number): KubeObject[] {
+    const names = t.services.map((s) => String((s.metadata as { name: string }).name));
+    return this.state.traffic === 'ingress-nginx' ? t.ingresses.map((i) => canaryIngress(i, names, weight)) : t.routes.map((r) => routeAt(r, names, weight));
   }
 
   private watchOf(step: number, weight: number): StepWatch {
@@ -445,7 +452,7 @@ export class GradualRollout {
         await this.apply(full);
         const ready = await this.waitReady(full.map((d) => refOf(d, this.run.applyOptions.namespace)));
         if (ready.failure) return this.failAtEnd(entry, ready.failure);
-        await this.apply(this.targets.flatMap((t) => t.routes.map((r) => routeAt(r, t.services.map((s) => String((s.metadata as { name: string }).name)), 100))));
+        await this.apply(this.targets.flatMap((t) => this.weighted(t, 100)));
       }
       if (this.state.strategy === 'blue-green' || this.state.traffic !== 'replicas') {
         const mains = this.targets.map((t) => t.desired);
