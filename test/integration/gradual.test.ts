@@ -162,7 +162,7 @@ function snapshots(ns: string): { onLine: (line: string) => void; taken: Promise
 }
 
 /** A first release, rolling, so that the next one has a stable version to protect. */
-async function firstRelease(ns: string, img: string, options: { replicas?: number; route?: boolean } = {}): Promise<void> {
+async function firstRelease(ns: string, img: string, options: Parameters<typeof bundle>[1] = {}): Promise<void> {
   const { outcome, log } = await run({ manifests: bundle(img, options), release: 'web', namespace: ns, 'create-namespace': 'true', strategy: 'canary' });
   expect(outcome.status).toBe('deployed');
   expect(log.join('\n')).toMatch(/first release of web here, with nothing live to protect: it is deployed as a rolling update/);

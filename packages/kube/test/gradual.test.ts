@@ -16,7 +16,7 @@ const route = (name: string, backends: Array<{ name: string; weight?: number }>)
   spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: backends.map((b) => ({ ...b, port: 80 })) }] },
 });
 const noLive: { hpas: KubeObject[]; deployments: KubeObject[] } = { hpas: [], deployments: [] };
-const plan = (bundle: KubeObject[], previous: KubeObject[], strategy: 'canary' | 'blue-green' = 'canary', traffic: 'auto' | 'replicas' | 'httproute' = 'auto', live = noLive) =>
+const plan = (bundle: KubeObject[], previous: KubeObject[], strategy: 'canary' | 'blue-green' = 'canary', traffic: 'auto' | 'replicas' | 'httproute' | 'ingress-nginx' = 'auto', live = noLive) =>
   planTargets(bundle, previous, { namespace: 'prod', strategy, traffic, live });
 const message = (fn: () => unknown): string => {
   try {
