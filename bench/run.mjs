@@ -2,7 +2,7 @@
 // Kubeline benchmark — `npm run bench` (from the repository root, test bed and cluster up or not).
 //
 // It reports; it is not a test. Nine parts, in one run on one machine (sections startup, size,
-// pipeline, manifests, deploy-wait, deploy-apply, retag, gitops; the environment facts always):
+// pipeline, manifests, deploy-wait, deploy-apply, retag, gitops, gradual; the environment facts always):
 //
 //  1. Start-up of each action bundle (dist/<action>/index.js): the time from process start to the
 //     first input read, above bare `node -e 0`. Each bundle is started as the runner starts it
@@ -17,10 +17,11 @@
 //     (rotating order) after warm-up runs, so drift and load hit all alike. Reported: median and p90
 //     of wall time, minus the median of bare `node -e 0` measured in the same loop, and the fastest
 //     run minus the fastest bare run (a floor that load from other users cannot inflate).
-//     Target: median < 100 ms above bare node.
+//     Target: median ≤ 50 ms above bare node (issue 12).
 //     Beside them, same loop, for reference: `node empty.mjs` (the ESM loader alone), the local
 //     runner's CLI (`dist/cli --help`), a "floor" (the smallest possible @actions/core action,
-//     bench/floor-action.mjs, bundled at bench time with the same ncc flags into the cache folder),
+//     bench/floor-action.mjs, bundled at bench time into the cache folder twice: with ncc --minify,
+//     the bundler the actions had before, and with scripts/bundle.mjs, the one they have now),
 //     the same floor with the runner protocol written by hand (no @actions/core: what loading the
 //     code of an action can cost at least), and the peers docker/build-push-action, login-action and metadata-action when a copy of them
 //     is in the peers folder (${KUBELINE_BENCH_PEERS:-~/.cache/kubeline/bench/peers}/<owner>/<name>/,
@@ -28,8 +29,8 @@
 //     repository, and this script downloads nothing: this machine cannot reach GitHub, and no package
 //     registry ships those actions' dist/ (npm has @docker/actions-toolkit, their library, not the
 //     actions). Without a copy they are skipped with a note.
-//  2. Bundle sizes: bytes of dist/<action>/index.js (and of all .js files in its folder, so a split
-//     into chunks cannot hide). Target: < 1 MB (1,000,000 bytes) each.
+//  2. Bundle sizes: bytes of all .js files in dist/<action>/ (index.js and the chunks it loads lazily,
+//     so a split into chunks cannot hide), and of index.js alone. Target: ≤ 1 MB (1,000,000 bytes) each.
 //  3. The pipeline on examples/demo against the same work as raw docker commands typed by hand, in
 //     one run: three variants, interleaved round by round (all six orders), medians compared.
 //       raw:      DOCKER_BUILDKIT=1 docker build --target test -t T <context>
@@ -74,7 +75,10 @@
 //       processes (docker, git, node) and its fetch() requests: kubeline's extra time is cut into node
 //       start-up, bundle load, git, docker calls beyond raw's, the same calls' difference, registry HTTP
 //       and the rest. And unit costs measured alone: each extra docker call, one registry request, the
-//       first fetch() of a fresh process.
+//       first fetch() of a fresh process. Target (issue 12): the five node processes of the pipeline
+//       as GitHub runs it (three main steps, two post steps) take ≤ 250 ms in total from node's start
+//       (the trace hook) to each one's first call (load to 1st call, summed; node's own start, which no
+//       bundle changes, is shown beside).
 //  4. Environment facts: node, docker client/server, builder, CPUs, memory, load average before and
 //     after (the test bed is shared; a busy machine shows there), commit and bundle hashes.
 //  5. render-and-validate-manifests against kubeconform -strict on a generated corpus of --objects
@@ -113,6 +117,9 @@
 //     every run checked on the remote (one new commit on the previous tip, one line changed, the
 //     digest at the tip). Wall time from start to pushed commit, median and p90; shell ÷ ours (no
 //     target); HTTP requests; git processes and their time from one GIT_TRACE2_EVENT round. Needs git only.
+// 10. gradual (bench/gradual.mjs): a canary rollout's per-step overhead — from one step's end to the
+//     next weight applied and Ready, against the same replica split done by hand (two SSA patches and
+//     a watch) in the same run. Target (issue 10): under 1 s beyond the pods' own start. Needs the cluster.
 //     Both deploy sections need the test bed's cluster: without KUBELINE_KUBECONFIG they run
 //     `scripts/cluster up` (never `down`: it is shared) and take its variables. Their kubectl is the
 //     machine's /usr/bin/kubectl (a vendor's v1.32 build): fine for a comparison in a bench, never a
@@ -126,7 +133,7 @@
 // when (a) a Kubeline measurement could not be made or is not what it claims (a bundle missing or not
 // failing at its input read, a pipeline step failing), (b) a scenario check fails (in A something was
 // rebuilt or re-uploaded; in B a change was not rebuilt or not uploaded; tests failed), or (c) a target
-// is missed by a wide margin: start-up median more than 200 ms above bare node (2×), a bundle over
+// is missed by a wide margin: start-up median more than 100 ms above bare node (2×), a bundle over
 // 1.5 MB (1.5×), pipeline overhead as GitHub runs it over 15 % in either scenario (3×, since a 3-5 s
 // pipeline on a shared 2-core machine has noise of a few per cent), deploy's wait latency median over
 // 500 ms (2×). In the deploy sections, (a) also covers a wait that does not end ready and an apply
@@ -163,11 +170,12 @@ import { DEPLOY_WAIT_TARGET, deployWaitBench } from './deploy-wait.mjs';
 import { deployApplyBench } from './deploy-apply.mjs';
 import { retagBench } from './retag.mjs';
 import { gitopsBench } from './gitops.mjs';
+import { gradualBench } from './gradual.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const ACTIONS = ['build-test-image', 'run-tests', 'push-image', 'render-and-validate-manifests', 'deploy', 'promote'];
-const TARGET = { startupMs: 100, bundleBytes: 1_000_000, overheadPct: 5 };
-const WIDE = { startupMs: 200, bundleBytes: 1_500_000, overheadPct: 15 };
+const TARGET = { startupMs: 50, bundleBytes: 1_000_000, overheadPct: 5, pipelineNodeMs: 250 };
+const WIDE = { startupMs: 100, bundleBytes: 1_500_000, overheadPct: 15 };
 const STAGES = ['build-test-image', 'run-tests', 'push-image'];
 const VARIANTS = ['raw', 'gh', 'cli'];
 const VARIANT_LABEL = { raw: 'raw docker', gh: 'kubeline, as GitHub runs it', cli: 'kubeline run (local runner)' };
@@ -214,7 +222,7 @@ const results = { startedAt: new Date().toISOString(), options: { ...opts, only:
 try {
   results.environment = await environment();
   printEnvironment(results.environment);
-  if (opts.only.has('startup')) results.startup = startup();
+  if (opts.only.has('startup')) results.startup = await startup();
   if (opts.only.has('size')) results.sizes = sizes();
   if (opts.only.has('pipeline')) results.pipeline = await pipeline();
   if (opts.only.has('manifests')) results.manifests = await manifestsBench({ root, work, rounds: opts.rounds, objects: opts.objects, notes, problems });
@@ -222,6 +230,7 @@ try {
   if (opts.only.has('deploy-apply')) results.deployApply = await deployApplyBench({ root, rounds: opts.rounds, notes, problems });
   if (opts.only.has('retag')) results.retag = await retagBench({ root, rounds: Math.min(opts.rounds, 5), notes, problems });
   if (opts.only.has('gitops')) results.gitops = await gitopsBench({ root, rounds: Math.max(opts.rounds, 5), notes, problems });
+  if (opts.only.has('gradual')) results.gradual = { ...(await gradualBench({ root, rounds: Math.min(opts.rounds, 3), notes, problems })), load: os.loadavg().map((x) => round(x, 2)) };
   results.loadAfter = os.loadavg().map((x) => round(x, 2));
   // The tree is shared: a bundle rebuilt while we measured makes the figures a mix of two builds.
   const after = bundleHashes();
@@ -246,7 +255,7 @@ process.exitCode = problems.length ? 1 : 0;
 // ── options ───────────────────────────────────────────────────────────────────
 
 function parseOptions(argv) {
-  const sections = ['startup', 'size', 'pipeline', 'manifests', 'deploy-wait', 'deploy-apply', 'retag', 'gitops'];
+  const sections = ['startup', 'size', 'pipeline', 'manifests', 'deploy-wait', 'deploy-apply', 'retag', 'gitops', 'gradual'];
   const o = { runs: 30, warmup: 3, rounds: 6, traced: 2, objects: 12_000, only: new Set(sections), quick: false };
   const named = [];
   for (let i = 0; i < argv.length; i++) {
@@ -367,18 +376,20 @@ function sizes() {
     const file = join(dir, 'index.js');
     if (!existsSync(file)) {
       out.push({ name, missing: true });
-      rows.push([`dist/${name}/index.js`, 'missing', '', '', name === 'cli' ? '—' : '< 1 MB', name === 'cli' ? '' : 'MISSING']);
+      rows.push([`dist/${name}/index.js`, 'missing', '', '', name === 'cli' ? '—' : '≤ 1 MB (all .js)', name === 'cli' ? '' : 'MISSING']);
       if (name !== 'cli') problems.push(`dist/${name}/index.js is missing: run npm run build`);
       continue;
     }
     const size = statSync(file).size;
-    const gz = gzipSync(readFileSync(file), { level: 9 }).length;
-    const allJs = readdirSync(dir).filter((f) => /\.(c|m)?js$/.test(f)).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+    // The verdict is on every .js file of the folder: index.js and the chunks it loads lazily.
+    const js = readdirSync(dir).filter((f) => /\.(c|m)?js$/.test(f));
+    const allJs = js.reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+    const gz = gzipSync(Buffer.concat(js.map((f) => readFileSync(join(dir, f)))), { level: 9 }).length;
     const isAction = name !== 'cli';
-    const met = size < TARGET.bundleBytes;
-    if (isAction && size > WIDE.bundleBytes) problems.push(`dist/${name}/index.js is ${bytes(size)}, far over the 1 MB target`);
-    out.push({ name, bytes: size, gzipBytes: gz, allJsBytes: allJs, target: isAction ? TARGET.bundleBytes : null, met: isAction ? met : null });
-    rows.push([`dist/${name}/index.js`, bytes(size), bytes(gz), bytes(allJs), isAction ? '< 1 MB' : '—', isAction ? (met ? 'met' : 'MISSED') : '(runner CLI)']);
+    const met = allJs <= TARGET.bundleBytes;
+    if (isAction && allJs > WIDE.bundleBytes) problems.push(`dist/${name}/ holds ${bytes(allJs)} of .js, far over the 1 MB target`);
+    out.push({ name, bytes: size, gzipBytes: gz, allJsBytes: allJs, files: js.length, target: isAction ? TARGET.bundleBytes : null, met: isAction ? met : null });
+    rows.push([`dist/${name}/`, bytes(size), `${bytes(allJs)}${js.length > 1 ? ` (${js.length} files)` : ''}`, bytes(gz), isAction ? '≤ 1 MB (all .js)' : '—', isAction ? (met ? 'met' : 'MISSED') : '(runner CLI)']);
   }
   for (const peer of availablePeers()) {
     const dist = join(peer.dir, 'dist');
@@ -386,16 +397,16 @@ function sizes() {
     const size = statSync(main).size;
     const allJs = existsSync(dist) ? readdirSync(dist).filter((f) => /\.(c|m)?js$/.test(f)).reduce((s, f) => s + statSync(join(dist, f)).size, 0) : size;
     out.push({ name: peer.repo, peer: true, bytes: size, gzipBytes: gzipSync(readFileSync(main), { level: 9 }).length, allJsBytes: allJs });
-    rows.push([`${peer.repo} ${relative(peer.dir, main)}`, bytes(size), bytes(out.at(-1).gzipBytes), bytes(allJs), '—', '(peer)']);
+    rows.push([`${peer.repo} ${relative(peer.dir, main)}`, bytes(size), bytes(allJs), `${bytes(out.at(-1).gzipBytes)} (${basename(main)})`, '—', '(peer)']);
   }
   console.log('\n2. Bundle sizes (1 MB = 1,000,000 bytes)\n');
-  console.log(table(['bundle', 'index.js', 'gzip -9', 'all .js in folder', 'target', 'verdict'], rows));
+  console.log(table(['bundle', 'index.js', 'all .js in folder', 'gzip -9 (all .js)', 'target', 'verdict'], rows));
   return out;
 }
 
 // ── 1. start-up ─────────────────────────────────────────────────────────────
 
-function startup() {
+async function startup() {
   const subjects = [];
   subjects.push({ name: 'node -e 0 (bare)', kind: 'bare', args: ['-e', '0'], env: () => ({ ...cleanEnv() }), check: (r) => r.status === 0 || `exit ${r.status}` });
   const empty = join(work, 'empty.mjs');
@@ -425,10 +436,11 @@ function startup() {
   if (existsSync(cli)) {
     subjects.push({ name: 'kubeline CLI (dist/cli, --help)', kind: 'info', args: [cli, '--help'], env: () => cleanEnv(), check: (r) => (r.status === 0 && r.stdout.startsWith('Usage')) || `exit ${r.status}` });
   }
-  const floor = floorBundle();
-  if (floor) {
+  // The same smallest @actions/core action from both bundlers: what the bundler alone costs at start.
+  for (const [label, floor] of [['ncc --minify', floorBundle()], ['esbuild, as the actions', await floorBundleEsbuild()]]) {
+    if (!floor) continue;
     subjects.push({
-      name: 'floor: bare @actions/core action',
+      name: `floor: bare @actions/core action (${label})`,
       kind: 'info',
       args: [floor],
       env: () => protocolEnv('floor', { value: {} }, { value: '' }),
@@ -489,7 +501,7 @@ function startup() {
   const rows = [];
   for (const s of subjects) {
     if (s.failed) {
-      rows.push([s.name, 'failed', '', '', '', '', s.kind === 'kubeline' ? '< 100 ms' : '—', 'INVALID']);
+      rows.push([s.name, 'failed', '', '', '', '', s.kind === 'kubeline' ? `≤ ${TARGET.startupMs} ms` : '—', 'INVALID']);
       out.push({ name: s.name, kind: s.kind, failed: s.failed });
       if (s.kind === 'peer') notes.push(`${s.name} not measured: ${s.failed}`);
       else problems.push(`start-up of ${s.name} could not be measured: ${s.failed}`);
@@ -499,8 +511,8 @@ function startup() {
     const above = st.median - bareMedian;
     const aboveP90 = st.p90 - bareMedian;
     const isTarget = s.kind === 'kubeline';
-    const met = above < TARGET.startupMs;
-    if (isTarget && above > WIDE.startupMs) problems.push(`start-up of ${s.name} is ${above.toFixed(0)} ms above bare node, far over the 100 ms target`);
+    const met = above <= TARGET.startupMs;
+    if (isTarget && above > WIDE.startupMs) problems.push(`start-up of ${s.name} is ${above.toFixed(0)} ms above bare node, far over the ${TARGET.startupMs} ms target`);
     out.push({ name: s.name, kind: s.kind, ...st, aboveBareMedian: round(above), aboveBareP90: round(aboveP90), aboveBareMin: round(st.min - bareMin), target: isTarget ? TARGET.startupMs : null, met: isTarget ? met : null, error: s.kind === 'peer' ? s.error : undefined });
     rows.push([
       s.name + (s.kind === 'peer' ? ' (peer)' : ''),
@@ -509,7 +521,7 @@ function startup() {
       s.kind === 'bare' ? '—' : signedMs(above),
       s.kind === 'bare' ? '—' : signedMs(aboveP90),
       s.kind === 'bare' ? '—' : signedMs(st.min - bareMin),
-      isTarget ? '< 100 ms' : '—',
+      isTarget ? `≤ ${TARGET.startupMs} ms` : '—',
       isTarget ? (met ? 'met' : 'MISSED') : s.kind === 'bare' ? '(baseline)' : s.kind === 'peer' ? '(peer)' : '(reference)',
     ]);
   }
@@ -599,6 +611,35 @@ function floorBundle() {
       return undefined;
     }
     writeFileSync(join(tmp, 'package.json'), '{ "type": "module" }\n');
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(dirname(out), { recursive: true });
+    execFileSync('mv', [tmp, out]);
+  }
+  return file;
+}
+
+/** bench/floor-action.mjs bundled as the actions are (scripts/bundle.mjs), cached by the hash of its inputs. */
+async function floorBundleEsbuild() {
+  const source = join(root, 'bench', 'floor-action.mjs');
+  const key = createHash('sha256')
+    .update(readFileSync(source))
+    .update(readFileSync(join(root, 'scripts', 'bundle.mjs')))
+    .update(readFileSync(join(root, 'package-lock.json')))
+    .digest('hex')
+    .slice(0, 12);
+  const out = join(cacheRoot, 'bench', `floor-esbuild-${key}`);
+  const file = join(out, 'index.js');
+  if (!existsSync(file)) {
+    console.error('[bench] bundling the floor reference with scripts/bundle.mjs (once; cached)');
+    const tmp = `${out}.tmp-${process.pid}`;
+    try {
+      const { bundleAction } = await import(pathToFileURL(join(root, 'scripts', 'bundle.mjs')).href);
+      await bundleAction({ root, entry: relative(root, source), outdir: tmp, licenses: false });
+    } catch (err) {
+      notes.push(`floor reference (esbuild) skipped: ${err.message}`);
+      rmSync(tmp, { recursive: true, force: true });
+      return undefined;
+    }
     rmSync(out, { recursive: true, force: true });
     mkdirSync(dirname(out), { recursive: true });
     execFileSync('mv', [tmp, out]);
@@ -1361,13 +1402,14 @@ function summary() {
   const rows = [];
   for (const s of results.startup?.subjects ?? []) {
     if (s.kind !== 'kubeline') continue;
-    rows.push([`start-up ${s.name}`, s.failed ? 'failed' : `${signedMs(s.aboveBareMedian)} above bare (p90 ${signedMs(s.aboveBareP90)})`, '< 100 ms', s.failed ? 'INVALID' : s.met ? 'met' : 'MISSED']);
+    rows.push([`start-up ${s.name}`, s.failed ? 'failed' : `${signedMs(s.aboveBareMedian)} above bare (p90 ${signedMs(s.aboveBareP90)})`, `≤ ${TARGET.startupMs} ms`, s.failed ? 'INVALID' : s.met ? 'met' : 'MISSED']);
   }
   const peers = (results.startup?.subjects ?? []).filter((s) => s.kind === 'peer' && !s.failed);
   for (const p of peers) rows.push([`start-up ${p.name} (peer)`, `${signedMs(p.aboveBareMedian)} above bare (p90 ${signedMs(p.aboveBareP90)})`, '—', '']);
   for (const s of results.sizes ?? []) {
     if (s.name === 'cli') continue;
-    rows.push([`size ${s.name}`, s.missing ? 'missing' : bytes(s.bytes), s.peer ? '—' : '< 1 MB', s.peer ? '' : s.missing ? 'MISSING' : s.met ? 'met' : 'MISSED']);
+    const figure = s.missing ? 'missing' : s.peer || s.files === 1 ? bytes(s.allJsBytes) : `${bytes(s.allJsBytes)} in ${s.files} .js files (index.js ${bytes(s.bytes)})`;
+    rows.push([`size ${s.name}`, figure, s.peer ? '—' : '≤ 1 MB', s.peer ? '' : s.missing ? 'MISSING' : s.met ? 'met' : 'MISSED']);
   }
   for (const s of results.pipeline?.scenarios ?? []) {
     if (!s.result) continue;
@@ -1388,6 +1430,17 @@ function summary() {
     }
     const failed = s.result.checks.filter((c) => !c.ok);
     rows.push([`pipeline ${s.name} checks`, `${s.result.checks.length - failed.length}/${s.result.checks.length} hold`, 'all', failed.length ? 'FAILED' : 'met']);
+    // Issue 12: what the pipeline's node processes cost beyond node's own start (3c, as GitHub runs it).
+    const traced = results.pipeline.traced?.decomposition?.[`${s.name}/total`]?.gh;
+    if (traced) {
+      const load = traced.parts['load to 1st call'];
+      rows.push([
+        `pipeline ${s.name}: its ${traced.procs} node processes, as GitHub runs it (traced)`,
+        `${Math.round(load)} ms from node's start to each one's first call, summed (node's own start: ${Math.round(traced.parts['node start'])} ms more)`,
+        `≤ ${TARGET.pipelineNodeMs} ms`,
+        load <= TARGET.pipelineNodeMs ? 'met' : 'MISSED',
+      ]);
+    }
   }
   const mf = results.manifests;
   for (const [key, r] of Object.entries(mf?.ratios ?? {})) {

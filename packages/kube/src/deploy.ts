@@ -98,7 +98,7 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
   }
 
   const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
-  const lock = await acquireLock(client, { namespace, release: settings.release, runUrl, createNamespace: settings.createNamespace, timeoutMs: settings.lockTimeoutMs, log: info, env });
+  const lock = await acquireLock(client, { namespace, release: settings.release, runUrl, createNamespace: settings.createNamespace, timeoutMs: settings.lockTimeoutMs, log: info, env, saveState: context.saveState });
   try {
     const store = new ReleaseStore(client, namespace, settings.release);
     const records = await store.list();
