@@ -7,6 +7,8 @@ const common = {
   testEnvironment: 'node',
   // Keep `::error::`-style workflow commands from leaking into the test log.
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // The test cluster's etcd keeps `.snap` files under .cluster/: not jest snapshots.
+  modulePathIgnorePatterns: ['<rootDir>/.cluster/'],
 };
 export default {
   // Integration tests build images and push them: minutes, not seconds.

@@ -60,6 +60,7 @@ export async function gradualBench({ root, rounds = 3, notes = [], problems = []
     manifests: file, release: 'web', namespace: ns, createNamespace: true, kubeconfig: '', context: '', timeoutMs: 120_000, dryRun: false,
     forceConflicts: false, prune: true, rollbackOnFailure: true, firstReleaseFailure: 'keep', history: 10, lockTimeoutMs: 60_000,
     gradual: { strategy, steps: STEPS, stepDurationMs: 0, traffic: 'replicas', check: '', checkIntervalMs: 10_000, resume: false, abort: false, keepPreviousMs: 0 },
+    delete: false,
   });
   const { writeFileSync, mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

@@ -282,7 +282,7 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
   for (const ns of absent) {
     if (dryRun) pendingNamespaces.add(ns);
     else {
-      await createNamespace(client, ns);
+      await createNamespace(client, ns, options.release);
     }
     result.createdNamespaces.push(ns);
     info(`${dryRun ? 'would create' : 'created'} namespace ${ns} (create-namespace)`);
@@ -354,9 +354,13 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
   return result;
 }
 
-/** Creates a namespace for `create-namespace`: labelled managed-by kubeline, but in no release (never pruned). */
-export async function createNamespace(client: KubeClient, name: string): Promise<void> {
-  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } } }, { fieldManager: FIELD_MANAGER });
+/** The release whose deploy created a namespace (`create-namespace`): deploy's delete mode removes the namespace with that release. */
+export const CREATED_FOR_ANNOTATION = 'kubeline.dev/created-for-release';
+
+/** Creates a namespace for `create-namespace`: labelled managed-by kubeline, in no release (never pruned), annotated with the release it was created for. */
+export async function createNamespace(client: KubeClient, name: string, release?: string): Promise<void> {
+  const annotations = release ? { annotations: { [CREATED_FOR_ANNOTATION]: release } } : {};
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY }, ...annotations } }, { fieldManager: FIELD_MANAGER });
 }
 
 /** A 404 for a missing namespace, said the way a user fixes it. */

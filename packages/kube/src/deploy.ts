@@ -14,9 +14,10 @@ import { rollBack, type RollbackReport } from './rollback';
 import { type WaitResult, waitForAll, waitTargets } from './wait';
 import { GradualRollout, type GradualOutcome, historyRows, openRollout, openRolloutMessage, type GradualState } from './gradual/rollout';
 import { describeWaitFailure, progressLine, waitResultLines } from './wait-report';
+import { undeploy, type UndeployResult } from './undeploy';
 
 /** How a deploy ended. */
-export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run' | 'paused' | 'aborted';
+export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run' | 'paused' | 'aborted' | 'deleted';
 
 /** GITHUB_STATE key of a gradual rollout this run drives, for the post step to abort it after a cancellation. */
 export const ROLLOUT_STATE = 'kubeline-rollout';
@@ -42,6 +43,8 @@ export interface DeployOutcome {
   requests: number;
   /** A canary or blue-green rollout: where it stands and its steps. */
   rollout?: GradualState;
+  /** delete: what was removed. */
+  deleted?: UndeployResult;
 }
 
 /** Where a deploy goes: the API client, and the connection it was made from (named in the log and the summary). */
@@ -72,8 +75,25 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
   const env = context.env ?? process.env;
   const info = context.log ?? log.info;
   const { client, connection } = cluster;
-  const objects = settings.manifests ? await readManifests(settings.manifests) : [];
   const namespace = client.defaultNamespace;
+  if (settings.delete) {
+    info(`Deleting release ${settings.release} from ${connection.server} (context ${connection.context}), namespace ${namespace}.`);
+    const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+    const removed = await undeploy(client, { namespace, release: settings.release, timeoutMs: settings.timeoutMs, lockTimeoutMs: settings.lockTimeoutMs, runUrl, log: info, env, saveState: context.saveState, signal: context.signal });
+    return {
+      status: 'deleted',
+      namespace,
+      connection: { server: connection.server, context: connection.context, source: connection.source, user: connection.user },
+      applied: [],
+      pruned: removed.pruned,
+      deleted: removed,
+      diagnosis: [],
+      diff: '',
+      images: [],
+      requests: client.requests,
+    };
+  }
+  const objects = settings.manifests ? await readManifests(settings.manifests) : [];
   const gradual = settings.gradual;
   info(
     gradual.resume || gradual.abort
@@ -258,6 +278,7 @@ async function abortCancelledRollout(client: KubeClient, saved: { namespace: str
       manifests: '', release: saved.release, namespace: saved.namespace, createNamespace: false, kubeconfig: '', context: '', timeoutMs: 120_000, dryRun: false,
       forceConflicts: false, prune: true, rollbackOnFailure: true, firstReleaseFailure: 'keep', history: 10, lockTimeoutMs: 60_000,
       gradual: { strategy: open.state.strategy, steps: open.state.steps, stepDurationMs: 0, traffic: open.state.traffic, check: '', checkIntervalMs: 10_000, resume: false, abort: true, keepPreviousMs: 0 },
+      delete: false,
     };
     const run = new GradualRollout({
       client, store, settings, gradual: settings.gradual, previous, bundle: await store.bundle(open.record),
@@ -272,7 +293,7 @@ async function abortCancelledRollout(client: KubeClient, saved: { namespace: str
 
 /** The job summary: what happened to each object, each wait with its duration, the diagnosis, the rollback. */
 export function deploySummary(outcome: DeployOutcome, release: string): string {
-  const icon = { deployed: '✅', 'rolled-back': '↩️', failed: '❌', 'dry-run': '🔍', paused: '⏸️', aborted: '⏹️' }[outcome.status];
+  const icon = { deployed: '✅', 'rolled-back': '↩️', failed: '❌', 'dry-run': '🔍', paused: '⏸️', aborted: '⏹️', deleted: '🗑️' }[outcome.status];
   let md = `### deploy: ${icon} ${outcome.status}\n\nRelease \`${release}\`${outcome.revision ? ` revision ${outcome.revision}` : ''} in namespace \`${outcome.namespace}\` on ${outcome.connection.server}.\n\n`;
   if (outcome.failure) md += `**Why:** ${outcome.failure}\n\n`;
   const r = outcome.rollout;
@@ -289,7 +310,14 @@ export function deploySummary(outcome: DeployOutcome, release: string): string {
       return [`${a.ref.kind} ${a.ref.namespace ? `${a.ref.namespace}/` : ''}${a.ref.name}`, a.outcome, ready];
     }));
   }
-  for (const ref of outcome.pruned?.deleted ?? []) md += `- pruned ${ref.kind} ${ref.name}\n`;
+  const removed = outcome.deleted;
+  if (removed) {
+    md += removed.revisions.length
+      ? `Deleted ${removed.pruned.deleted.length} objects and the records of revision${removed.revisions.length > 1 ? 's' : ''} ${[...removed.revisions].sort((a, b) => a - b).join(', ')}${removed.namespaceDeleted ? `, then namespace \`${outcome.namespace}\` (created for this release)` : ''}.\n\n`
+      : 'Nothing to delete: the release has no record here.\n\n';
+    for (const k of removed.pruned.kept) md += `- kept ${k.ref.kind} ${k.ref.name}: ${k.reason}\n`;
+  }
+  for (const ref of removed ? removed.pruned.deleted : (outcome.pruned?.deleted ?? [])) md += `- ${removed ? 'deleted' : 'pruned'} ${ref.kind} ${ref.name}\n`;
   if (outcome.diagnosis.length) md += `\n#### Diagnosis\n\n${diagnosisMarkdown(outcome.diagnosis)}\n`;
   const rb = outcome.rollback;
   if (rb) md += `\n#### Rollback\n\n${rb.skipped ? `Not rolled back: ${rb.skipped}.` : rb.error ? `Rollback to revision ${rb.to?.revision} failed: ${rb.error}` : `Rolled back to revision ${rb.to?.revision}: live again${rb.wait ? ` after ${formatDuration(rb.wait.durationMs)}` : ''}.`}\n`;

@@ -20,3 +20,4 @@ export * from './gradual/settings';
 export * from './gradual/plan';
 export * from './gradual/observe';
 export * from './gradual/rollout';
+export * from './undeploy';

@@ -30,6 +30,8 @@ export interface DeploySettings {
   lockTimeoutMs: number;
   /** `strategy` and the canary / blue-green inputs. */
   gradual: GradualSettings;
+  /** Delete the release instead of deploying it (a preview environment's end). */
+  delete: boolean;
 }
 
 /** Inputs renamed for one vocabulary across the actions (new name → old name), kept for one minor version. */
@@ -40,8 +42,12 @@ export function readDeploySettings(given: Inputs, env: NodeJS.ProcessEnv = proce
   const inputs = given.withRenamed(DEPLOY_RENAMED);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const gradual = readGradualSettings(inputs);
-  // A paused rollout's bundle is in its release record: resume and abort need no manifests.
-  const manifests = gradual.resume || gradual.abort ? inputs.string('manifests') : inputs.required('manifests', 'Pass the `manifests` output of render-and-validate-manifests, or a file or folder of YAML.');
+  const remove = inputs.boolean('delete', false);
+  if (remove && (gradual.resume || gradual.abort)) throw new ConfigurationError(`conflicts with ${gradual.resume ? 'resume' : 'abort'}: delete removes the release, paused rollout included.`, 'delete');
+  if (remove && inputs.boolean('dry-run', false)) throw new ConfigurationError('conflicts with dry-run: delete removes what the release records list; run it without dry-run.', 'delete');
+  // A paused rollout's bundle is in its release record: resume and abort need no manifests; delete reads the records.
+  const manifests =
+    gradual.resume || gradual.abort || remove ? inputs.string('manifests') : inputs.required('manifests', 'Pass the `manifests` output of render-and-validate-manifests, or a file or folder of YAML.');
   const namespace = inputs.string('namespace');
   if (namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
     throw new ConfigurationError(`"${namespace}" is not a valid namespace name (lowercase letters, digits and "-").`, 'namespace');
@@ -61,6 +67,7 @@ export function readDeploySettings(given: Inputs, env: NodeJS.ProcessEnv = proce
     history: inputs.integer('history', 10, 1, 100),
     lockTimeoutMs: parseDuration(inputs.string('lock-timeout', '5m'), 'lock-timeout'),
     gradual,
+    delete: remove,
   };
 }
 

@@ -150,7 +150,7 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
           if (!options.createNamespace) {
             throw new ConfigurationError(`namespace "${options.namespace}" does not exist. Create it, or set create-namespace: true.`, 'namespace');
           }
-          await createNamespace(client, options.namespace);
+          await createNamespace(client, options.namespace, options.release);
           info(`created namespace ${options.namespace} (create-namespace)`);
           continue;
         }
