@@ -5,11 +5,14 @@
 // codeql-action/upload-sarif, which cannot be fetched here (test/support/workflow-engine.ts). Both
 // linters (actionlint, zizmor) must find nothing in any workflow of the repository.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, KubeClient } from '../../packages/kube/src/index';
 import { demoDir, registryDigest, repoRoot, testbed, uniqueName } from '../support/actions';
+import { startGitHubApi } from '../support/github-api';
 import { callerRepository, runWorkflow, type WorkflowRun } from '../support/workflow-engine';
+import { act } from '../support/actions';
 
 const kubeconfigPath = process.env.KUBELINE_KUBECONFIG;
 if (!kubeconfigPath) throw new Error('The test cluster is not up: run `eval "$(scripts/cluster up)"` (it sets KUBELINE_KUBECONFIG), then the tests again.');
@@ -118,4 +121,99 @@ jobs:
   const record = (await client.get({ apiVersion: 'v1', kind: 'Secret', namespace: production, name: 'kubeline.release.demo.v1' })) as any;
   expect(JSON.parse(record.metadata.annotations['kubeline.dev/proof'])).toMatchObject({ images: [`${repository}@${digest}`], staging: { namespace: staging, release: 'demo', revision: 1 } });
   console.log(`pipeline.yml under act: ${(run.durationMs / 1000).toFixed(1)} s`);
+});
+
+/** A pull_request event payload for `number`. */
+const pullRequest = (action: string, number: number) => ({
+  action,
+  number,
+  pull_request: { number, state: action === 'closed' ? 'closed' : 'open', head: { ref: 'feature', sha: '0'.repeat(40) }, base: { ref: 'main' } },
+  repository: { full_name: 'acme/app', name: 'app', owner: { login: 'acme' }, default_branch: 'main' },
+});
+
+test('pr.yml: every environment validated (SARIF to code scanning), the staging dry-run diff commented on the pull request, one comment kept up to date', async () => {
+  const staging = namespace('wf-pr');
+  const image = `ghcr.io/acme/demo@sha256:${'3'.repeat(64)}`;
+  // Staging runs the app with 1 replica; the pull request asks for 2.
+  const files = demoOverlays(staging, namespace('wf-pr-production'));
+  const live = await act('render-and-validate-manifests', { path: 'app/deploy', environment: 'staging', images: `demo=${image}`, 'output-dir': mkdtempSync(join(tmpdir(), 'kubeline-pr-live-')) }, { workspace: callerRepository(files, [{ from: demoDir, to: 'app' }]) });
+  expect(live.conclusion).toBe('success');
+  expect((await act('deploy', { manifests: live.outputs.manifests, release: 'demo', namespace: staging, 'create-namespace': 'true', kubeconfig: readFileSync(kubeconfigPath, 'utf8') })).outputs.status).toBe('deployed');
+  const token = 'ghs_prworkflowtoken';
+  const github = await startGitHubApi({ token, owner: 'acme', repo: 'app' });
+  try {
+    files['app/deploy/overlays/staging/kustomization.yaml'] = files['app/deploy/overlays/staging/kustomization.yaml'].replace(/count: 1/, 'count: 2');
+    files['.github/workflows/pr.yml'] = `name: pr
+on: pull_request
+jobs:
+  manifests:
+    uses: kubeline/kubeline/.github/workflows/pr.yml@v0
+    with:
+      manifests: app/deploy
+      images: demo=${image}
+      release: demo
+      namespace: ${staging}
+      api-url: ${github.url}
+    secrets: inherit
+`;
+    const caller = callerRepository(files, [{ from: demoDir, to: 'app' }]);
+    const runPr = () =>
+      runWorkflow({ workspace: caller, workflow: '.github/workflows/pr.yml', event: 'pull_request', payload: pullRequest('synchronize', 7), secrets: { STAGING_KUBECONFIG: kubeconfig64, GITHUB_TOKEN: token }, env: stepEnv });
+    const first = await runPr();
+    if (first.exitCode !== 0 || first.failed.length) throw new Error(explain(first));
+    // Both environments validated and their findings handed to upload-sarif.
+    expect(first.log.match(/upload-sarif stand-in: \d+ results in \S+\.sarif/g)?.length).toBe(2);
+    expect(github.comments).toHaveLength(1);
+    const comment = github.comments[0];
+    expect(comment.issue).toBe(7);
+    expect(comment.body).toContain(`### kubeline: staging (${staging})`);
+    expect(comment.body).toMatch(/```diff\n[\s\S]*-\s+replicas: 1\n\+\s+replicas: 2/);
+    // Nothing changed in the cluster: the dry run is a dry run.
+    expect(((await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: staging, name: 'demo' })) as any).spec.replicas).toBe(1);
+    // A second push updates the same comment.
+    const second = await runPr();
+    expect(second.exitCode).toBe(0);
+    expect(github.comments).toHaveLength(1);
+    expect(github.requests.filter((r) => r.method === 'PATCH' && /\/issues\/comments\//.test(r.path))).toHaveLength(1);
+    expect(github.requests.every((r) => r.authorization === `token ${token}`)).toBe(true);
+  } finally {
+    await github.close();
+  }
+});
+
+test('preview.yml: a pull request gets its namespace with the app and a smoke test; closing it deletes all of it', async () => {
+  const number = 1000 + Math.floor(Math.random() * 8000);
+  const ns = `pr-${number}`;
+  namespaces.push(ns);
+  const image = `ghcr.io/acme/demo@sha256:${'4'.repeat(64)}`;
+  const caller = callerRepository(
+    {
+      '.github/workflows/preview.yml': `name: preview
+on:
+  pull_request:
+    types: [opened, synchronize, reopened, closed]
+jobs:
+  preview:
+    uses: kubeline/kubeline/.github/workflows/preview.yml@v0
+    with:
+      manifests: app/deploy
+      images: demo=${image}
+      release: demo
+      smoke-test: test "$KUBELINE_IMAGES" = "${image}" && test "$KUBELINE_NAMESPACE" = "pr-$PR_NUMBER" && echo "smoke test passed in $KUBELINE_NAMESPACE"
+    secrets: inherit
+`,
+    },
+    [{ from: demoDir, to: 'app' }],
+  );
+  const preview = (action: string) =>
+    runWorkflow({ workspace: caller, workflow: '.github/workflows/preview.yml', event: 'pull_request', payload: pullRequest(action, number), secrets: { PREVIEW_KUBECONFIG: kubeconfig64 }, env: stepEnv });
+  const opened = await preview('opened');
+  if (opened.exitCode !== 0 || opened.failed.length) throw new Error(explain(opened));
+  expect(opened.log).toContain(`smoke test passed in ${ns}`);
+  expect(await liveImage(ns)).toBe(image);
+  const closed = await preview('closed');
+  if (closed.exitCode !== 0 || closed.failed.length) throw new Error(explain(closed));
+  expect(closed.log).toMatch(new RegExp(`Deleted namespace ${ns}: deploy created it for release demo`));
+  const gone = (await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })) as any;
+  expect(gone === undefined || gone.status.phase === 'Terminating').toBe(true);
 });

@@ -1,4 +1,5 @@
-// A stand-in for the GitHub REST endpoints promote calls (pull requests: list, create, update), on 127.0.0.1.
+// A stand-in for the GitHub REST endpoints kubeline calls, on 127.0.0.1: pull requests (list, create,
+// update: promote's gitops mode) and issue comments (list, create, update: pr.yml's diff comment).
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -21,11 +22,19 @@ export interface PullRequest {
   html_url: string;
 }
 
+/** A comment on an issue or pull request. */
+export interface IssueComment {
+  id: number;
+  issue: number;
+  body: string;
+}
+
 export interface GitHubApiStandIn {
   /** The base URL to give Octokit (`baseUrl`). */
   url: string;
   requests: ApiRequest[];
   pulls: PullRequest[];
+  comments: IssueComment[];
   close(): Promise<void>;
 }
 
@@ -38,6 +47,7 @@ const json = (res: http.ServerResponse, status: number, body: unknown) => res.wr
 export async function startGitHubApi(options: { token: string; owner: string; repo: string }): Promise<GitHubApiStandIn> {
   const requests: ApiRequest[] = [];
   const pulls: PullRequest[] = [];
+  const comments: IssueComment[] = [];
   let base = '';
   const view = (p: PullRequest) => ({ ...p, head: { ref: p.head, label: `${options.owner}:${p.head}` }, base: { ref: p.base } });
   const server = http.createServer((req, res) => {
@@ -49,6 +59,23 @@ export async function startGitHubApi(options: { token: string; owner: string; re
       requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body, authorization: req.headers.authorization });
       if (!/^(token|bearer) /i.test(req.headers.authorization ?? '') || req.headers.authorization!.split(' ')[1] !== options.token) {
         return json(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+      }
+      const issues = `/repos/${options.owner}/${options.repo}/issues/`;
+      if (url.pathname.startsWith(issues)) {
+        const onIssue = /^(\d+)\/comments$/.exec(url.pathname.slice(issues.length));
+        const edit = /^comments\/(\d+)$/.exec(url.pathname.slice(issues.length));
+        if (onIssue && req.method === 'GET') return json(res, 200, comments.filter((c) => String(c.issue) === onIssue[1]));
+        if (onIssue && req.method === 'POST') {
+          const comment = { id: comments.length + 1000, issue: Number(onIssue[1]), body: String(body?.body ?? '') };
+          comments.push(comment);
+          return json(res, 201, comment);
+        }
+        const comment = edit ? comments.find((c) => String(c.id) === edit[1]) : undefined;
+        if (comment && req.method === 'PATCH') {
+          comment.body = String(body?.body ?? comment.body);
+          return json(res, 200, comment);
+        }
+        return json(res, 404, { message: 'Not Found' });
       }
       const prefix = `/repos/${options.owner}/${options.repo}/pulls`;
       if (!url.pathname.startsWith(prefix)) return json(res, 404, { message: 'Not Found' });
@@ -79,5 +106,5 @@ export async function startGitHubApi(options: { token: string; owner: string; re
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url: base, requests, pulls, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { url: base, requests, pulls, comments, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
