@@ -2,7 +2,8 @@
 import { type ObjectRef, refKey } from '@kubeline/k8s';
 import { ConfigurationError, errorMessage, ExternalError, formatDuration, log, stepState, table } from '@kubeline/toolkit';
 import { existsSync } from 'node:fs';
-import { type AppliedObject, ApplyError, applyBundle } from './apply';
+import { type AppliedObject, ApplyError, applyBundle, createNamespace } from './apply';
+import { applyPullSecret, withPullSecret } from './pull-secret';
 import { KubeClient } from './client';
 import { cleanupKubeconfig, connect, type Connection, KUBECONFIG_STATE } from './connection';
 import { diagnose, diagnosisLines, diagnosisMarkdown, type WorkloadDiagnosis } from './diagnose';
@@ -15,6 +16,7 @@ import { type WaitResult, waitForAll, waitTargets } from './wait';
 import { GradualRollout, type GradualOutcome, historyRows, openRollout, openRolloutMessage, type GradualState } from './gradual/rollout';
 import { describeWaitFailure, progressLine, waitResultLines } from './wait-report';
 import { undeploy, type UndeployResult } from './undeploy';
+import { applyInPhases } from './phases';
 
 /** How a deploy ended. */
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run' | 'paused' | 'aborted' | 'deleted';
@@ -93,7 +95,14 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
       requests: client.requests,
     };
   }
-  const objects = settings.manifests ? await readManifests(settings.manifests) : [];
+  let objects = settings.manifests ? await readManifests(settings.manifests) : [];
+  const pullSecret = settings.pullSecret;
+  const pullNamespaces: string[] = [];
+  if (pullSecret) {
+    const named = withPullSecret(objects, pullSecret, namespace);
+    objects = named.objects;
+    pullNamespaces.push(...named.namespaces);
+  }
   const gradual = settings.gradual;
   info(
     gradual.resume || gradual.abort
@@ -120,6 +129,12 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
   const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
   const lock = await acquireLock(client, { namespace, release: settings.release, runUrl, createNamespace: settings.createNamespace, timeoutMs: settings.lockTimeoutMs, log: info, env, saveState: context.saveState });
   try {
+    if (pullSecret) {
+      for (const ns of pullNamespaces) {
+        if (ns !== namespace && settings.createNamespace && !(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns }))) await createNamespace(client, ns, settings.release);
+      }
+      await applyPullSecret(client, pullSecret, pullNamespaces, settings.release);
+    }
     const store = new ReleaseStore(client, namespace, settings.release);
     const records = await store.list();
     const previous = records.find((r) => r.status === 'deployed');
@@ -177,8 +192,13 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
     let failure: string | undefined;
     let record: ReleaseRecord | undefined;
     try {
-      const result = await applyBundle(client, objects, applyOptions);
+      const result = await applyInPhases(client, objects, { ...applyOptions, timeoutMs: settings.timeoutMs, signal: context.signal });
       outcome.applied = result.objects;
+      if (result.hookWait) {
+        // A pre-deploy Job failed: the workloads were not touched.
+        outcome.wait = result.hookWait;
+        throw new ExternalError(`pre-deploy ${describeWaitFailure(result.hookWait)}; the workloads were not changed`);
+      }
       record = await store.record({ objects: result.bundle, commit: env.GITHUB_SHA, runUrl, status: 'pending', proof: context.proof });
       outcome.revision = record.revision;
       outcome.wait = await waitForAll(client, waitTargets(result.objects), {

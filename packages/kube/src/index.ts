@@ -21,3 +21,5 @@ export * from './gradual/plan';
 export * from './gradual/observe';
 export * from './gradual/rollout';
 export * from './undeploy';
+export * from './phases';
+export * from './pull-secret';

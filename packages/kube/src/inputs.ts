@@ -2,6 +2,7 @@
 import { ConfigurationError, Inputs, parseDuration } from '@kubeline/toolkit';
 import { isAbsolute, resolve } from 'node:path';
 import { type GradualSettings, readGradualSettings } from './gradual/settings';
+import { type PullSecretSettings, readPullSecret } from './pull-secret';
 
 /** A release name: a DNS label of at most 53 characters (it goes into Secret, Lease and label values). */
 export function checkReleaseName(name: string, input = 'release'): string {
@@ -32,6 +33,8 @@ export interface DeploySettings {
   gradual: GradualSettings;
   /** Delete the release instead of deploying it (a preview environment's end). */
   delete: boolean;
+  /** `image-pull-secret`: the Secret to make from registry credentials and name in the pod specs. */
+  pullSecret?: PullSecretSettings;
 }
 
 /** Inputs renamed for one vocabulary across the actions (new name → old name), kept for one minor version. */
@@ -68,6 +71,7 @@ export function readDeploySettings(given: Inputs, env: NodeJS.ProcessEnv = proce
     lockTimeoutMs: parseDuration(inputs.string('lock-timeout', '5m'), 'lock-timeout'),
     gradual,
     delete: remove,
+    pullSecret: readPullSecret({ name: inputs.string('image-pull-secret'), registry: inputs.string('registry'), username: inputs.string('registry-username'), password: inputs.string('registry-password') }),
   };
 }
 

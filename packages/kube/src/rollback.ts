@@ -4,6 +4,7 @@ import { errorMessage } from '@kubeline/toolkit';
 import { type AppliedObject, type ApplyOptions, applyBundle } from './apply';
 import type { KubeClient } from './client';
 import type { DeploySettings } from './inputs';
+import { isPreDeploy } from './phases';
 import { prune, type PruneResult, type ReleaseRecord, type ReleaseStore } from './release';
 import { type WaitResult, waitForAll, waitTargets } from './wait';
 import { describeWaitFailure, progressLine, waitResultLines } from './wait-report';
@@ -49,7 +50,8 @@ export async function rollBack(plan: RollbackPlan): Promise<RollbackReport> {
   }
   log(`Rolling back to revision ${previous.revision}.`);
   try {
-    const bundle: KubeObject[] = await plan.store.bundle(previous);
+    // A pre-deploy Job (a migration) is not run again by going back: it ran when that release was deployed.
+    const bundle: KubeObject[] = (await plan.store.bundle(previous)).filter((o) => !isPreDeploy(o));
     const result = await applyBundle(client, bundle, { ...plan.applyOptions, forceConflicts: true });
     const keep = new Set(result.objects.map((a) => refKey(a.ref)));
     const added = applied.map((a) => a.ref).filter((ref) => !keep.has(refKey(ref)));

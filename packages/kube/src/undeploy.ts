@@ -6,6 +6,7 @@ import type { KubeClient } from './client';
 import type { GradualState } from './gradual/rollout';
 import { acquireLock } from './lock';
 import { MANAGED_BY, MANAGED_BY_LABEL } from './ownership';
+import { pullSecretsOf } from './pull-secret';
 import { prune, pruneCandidates, type PruneResult, ReleaseStore } from './release';
 
 /** What the delete mode did. */
@@ -68,6 +69,10 @@ export async function undeploy(client: KubeClient, options: UndeployOptions): Pr
     const remaining = await waitGone(client, pruned.deleted, options.timeoutMs, options.signal);
     if (remaining.length) {
       throw new ExternalError(`${remaining.map(describeObject).join(', ')} still there after ${formatDuration(options.timeoutMs)} (finalizers?); the release records are kept, so deleting again retries.`);
+    }
+    for (const secret of await pullSecretsOf(client, options.namespace, options.release)) {
+      await client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: options.namespace, name: String((secret.metadata as { name: string }).name) });
+      info(`deleted image pull secret ${(secret.metadata as { name: string }).name}`);
     }
     for (const record of records) await client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: options.namespace, name: record.secretName });
     const annotations = ((ns.metadata as { annotations?: Record<string, string>; labels?: Record<string, string> }).annotations ?? {});
