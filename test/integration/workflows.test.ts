@@ -5,7 +5,7 @@
 // codeql-action/upload-sarif, which cannot be fetched here (test/support/workflow-engine.ts). Both
 // linters (actionlint, zizmor) must find nothing in any workflow of the repository.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, KubeClient } from '../../packages/kube/src/index';
@@ -216,4 +216,53 @@ jobs:
   expect(closed.log).toMatch(new RegExp(`Deleted namespace ${ns}: deploy created it for release demo`));
   const gone = (await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })) as any;
   expect(gone === undefined || gone.status.phase === 'Terminating').toBe(true);
+});
+
+/**
+ * An example's own workflow run as its users run it, in a copy of the example as the repository,
+ * with `replace` pairs applied to its files for the test bed (the registry instead of ghcr.io,
+ * unique namespaces) and the registry password passed as REGISTRY_PASSWORD.
+ */
+async function runExample(example: string, workflow: string, replace: Array<[string, string]>, options: { event?: string; payload?: Record<string, unknown>; secrets?: Record<string, string> } = {}): Promise<WorkflowRun> {
+  const dir = join(repoRoot, 'examples', example);
+  const files: Record<string, string> = {};
+  for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const path = join(dir, file);
+    if (!statSync(path).isFile()) continue;
+    let text = readFileSync(path, 'utf8');
+    for (const [from, to] of replace) text = text.split(from).join(to);
+    files[file] = text;
+  }
+  const caller = callerRepository(files);
+  return runWorkflow({
+    workspace: caller,
+    workflow,
+    event: options.event ?? 'push',
+    payload: options.payload ?? { ref: 'refs/heads/main', repository: { full_name: 'acme/app', default_branch: 'main' } },
+    secrets: { REGISTRY_PASSWORD: bed.password, STAGING_KUBECONFIG: kubeconfig64, PRODUCTION_KUBECONFIG: kubeconfig64, ...options.secrets },
+    env: stepEnv,
+  });
+}
+
+describe('examples, run under act on the test bed', () => {
+  test('1. Jenkins + Ansible, Go: go test in the toolchain image, the build number and latest tags, one digest in staging and production', async () => {
+    const staging = namespace('hello-staging');
+    const production = namespace('hello-production');
+    const repository = `${bed.registry}/acme/${uniqueName('hello')}`;
+    const run = await runExample('jenkins-ansible-go', '.github/workflows/ci.yml', [
+      ['ghcr.io/${{ github.repository }}/hello', repository],
+      ['staging-namespace: hello-staging', `staging-namespace: ${staging}`],
+      ['production-namespace: hello-production', `production-namespace: ${production}\n      registry-username: ${bed.user}`],
+      ['namespace: hello-staging\n', `namespace: ${staging}\n`],
+      ['namespace: hello-production\n', `namespace: ${production}\n`],
+      ['# REGISTRY_PASSWORD: not given, so GITHUB_TOKEN pushes to ghcr.io', 'REGISTRY_PASSWORD: ${{ secrets.REGISTRY_PASSWORD }}'],
+    ]);
+    if (run.exitCode !== 0 || run.failed.length) throw new Error(explain(run));
+    expect(run.log).toMatch(/ok\s+example\.com\/hello/); // go test's own line, from the test image
+    const digest = await registryDigest(bed.registry, repository.slice(bed.registry.length + 1), 'latest', { user: bed.user, password: bed.password });
+    expect(await registryDigest(bed.registry, repository.slice(bed.registry.length + 1), 'build-1', { user: bed.user, password: bed.password })).toBe(digest);
+    expect(await liveImage(staging, 'hello')).toBe(`${repository}@${digest}`);
+    expect(await liveImage(production, 'hello')).toBe(`${repository}@${digest}`);
+    console.log(`example 1 under act: ${(run.durationMs / 1000).toFixed(1)} s`);
+  });
 });
