@@ -223,7 +223,12 @@ jobs:
  * with `replace` pairs applied to its files for the test bed (the registry instead of ghcr.io,
  * unique namespaces) and the registry password passed as REGISTRY_PASSWORD.
  */
-async function runExample(example: string, workflow: string, replace: Array<[string, string]>, options: { event?: string; payload?: Record<string, unknown>; secrets?: Record<string, string> } = {}): Promise<WorkflowRun> {
+async function runExample(
+  example: string,
+  workflow: string,
+  replace: Array<[string, string]>,
+  options: { event?: string; payload?: Record<string, unknown>; secrets?: Record<string, string>; vars?: Record<string, string>; withApp?: boolean } = {},
+): Promise<WorkflowRun> {
   const dir = join(repoRoot, 'examples', example);
   const files: Record<string, string> = {};
   for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
@@ -233,7 +238,8 @@ async function runExample(example: string, workflow: string, replace: Array<[str
     for (const [from, to] of replace) text = text.split(from).join(to);
     files[file] = text;
   }
-  const caller = callerRepository(files);
+  // Examples without an app of their own deploy the demo app, as `app/`.
+  const caller = callerRepository(files, options.withApp ? [{ from: demoDir, to: 'app' }] : []);
   return runWorkflow({
     workspace: caller,
     workflow,
@@ -241,6 +247,7 @@ async function runExample(example: string, workflow: string, replace: Array<[str
     payload: options.payload ?? { ref: 'refs/heads/main', repository: { full_name: 'acme/app', default_branch: 'main' } },
     secrets: { REGISTRY_PASSWORD: bed.password, STAGING_KUBECONFIG: kubeconfig64, PRODUCTION_KUBECONFIG: kubeconfig64, ...options.secrets },
     env: stepEnv,
+    vars: options.vars,
   });
 }
 
@@ -264,5 +271,61 @@ describe('examples, run under act on the test bed', () => {
     expect(await liveImage(staging, 'hello')).toBe(`${repository}@${digest}`);
     expect(await liveImage(production, 'hello')).toBe(`${repository}@${digest}`);
     console.log(`example 1 under act: ${(run.durationMs / 1000).toFixed(1)} s`);
+  });
+
+  test('5. CircleCI, ECR and EKS: the pull request\'s image pushed, deployed into pr-<number> and smoke-tested; closing it deletes everything', async () => {
+    const number = 1000 + Math.floor(Math.random() * 8000);
+    namespaces.push(`pr-${number}`);
+    const registry = `${bed.registry}/acme/${uniqueName('preview')}`;
+    const vars = { REGISTRY: registry, REGISTRY_USERNAME: bed.user };
+    const opened = await runExample('circleci-ecr-eks', '.github/workflows/preview.yml', [], { event: 'pull_request', payload: pullRequest('opened', number), secrets: { PREVIEW_KUBECONFIG: kubeconfig64 }, vars, withApp: true });
+    if (opened.exitCode !== 0 || opened.failed.length) throw new Error(explain(opened));
+    const digest = await registryDigest(bed.registry, `${registry.slice(bed.registry.length + 1)}/app`, `pr-${number}`, { user: bed.user, password: bed.password });
+    expect(digest).toMatch(/^sha256:/);
+    expect(await liveImage(`pr-${number}`, 'app')).toBe(`${registry}/app@${digest}`);
+    expect(opened.log).toContain(`smoke test of ${registry}/app@${digest} in pr-${number} passed`);
+    const closed = await runExample('circleci-ecr-eks', '.github/workflows/preview.yml', [], { event: 'pull_request', payload: pullRequest('closed', number), secrets: { PREVIEW_KUBECONFIG: kubeconfig64 }, vars, withApp: true });
+    if (closed.exitCode !== 0 || closed.failed.length) throw new Error(explain(closed));
+    const ns = (await client.get({ apiVersion: 'v1', kind: 'Namespace', name: `pr-${number}` })) as any;
+    expect(ns === undefined || ns.status.phase === 'Terminating').toBe(true);
+  });
+
+  test('8. A private registry and a migration Job: the migration completes before the Deployment exists, both pull with the Secret deploy made', async () => {
+    const ns = namespace('app-production');
+    const vars = { REGISTRY: bed.registry, REGISTRY_USERNAME: bed.user };
+    const run = await runExample('private-registry-migration', '.github/workflows/deploy.yml', [['namespace: app-production', `namespace: ${ns}`], [`${'${{ vars.REGISTRY }}'}/acme/app`, `${'${{ vars.REGISTRY }}'}/acme/${uniqueName('private')}`]], { vars, withApp: true });
+    if (run.exitCode !== 0 || run.failed.length) throw new Error(explain(run));
+    const job = (await client.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name: 'app-migrate' })) as any;
+    const app = (await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'app' })) as any;
+    expect(job.status.succeeded).toBe(1);
+    expect(Date.parse(app.metadata.creationTimestamp)).toBeGreaterThanOrEqual(Date.parse(job.status.completionTime));
+    expect(app.spec.template.spec.imagePullSecrets).toEqual([{ name: 'registry-pull' }]);
+    expect(job.spec.template.spec.imagePullSecrets).toEqual([{ name: 'registry-pull' }]);
+    const secret = (await client.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'registry-pull' })) as any;
+    expect(Object.keys(JSON.parse(Buffer.from(secret.data['.dockerconfigjson'], 'base64').toString()).auths)).toEqual([bed.registry]);
+    expect(app.spec.template.spec.containers[0].image).toMatch(new RegExp(`^${bed.registry.replace(/\./g, '\\.')}/acme/private-\\w+@sha256:`));
+  });
+
+  test('9. Cloud Build with Helm: a v1.2.3 tag pushes 1.2.3 and 1.2, and the chart rendered with that digest runs in staging and production', async () => {
+    const staging = namespace('app-staging');
+    const production = namespace('app-production');
+    const repository = `${bed.registry}/acme/${uniqueName('chart')}`;
+    const run = await runExample(
+      'cloud-build-helm',
+      '.github/workflows/release.yml',
+      [
+        ['ghcr.io/${{ github.repository }}/app', repository],
+        ['staging-namespace: app-staging', `staging-namespace: ${staging}`],
+        ['production-namespace: app-production', `production-namespace: ${production}\n      registry-username: ${bed.user}`],
+        ['# REGISTRY_PASSWORD: not given, so GITHUB_TOKEN pushes to ghcr.io', 'REGISTRY_PASSWORD: ${{ secrets.REGISTRY_PASSWORD }}'],
+      ],
+      { payload: { ref: 'refs/tags/v1.2.3', repository: { full_name: 'acme/app', default_branch: 'main' } }, withApp: true },
+    );
+    if (run.exitCode !== 0 || run.failed.length) throw new Error(explain(run));
+    const name = repository.slice(bed.registry.length + 1);
+    const digest = await registryDigest(bed.registry, name, '1.2.3', { user: bed.user, password: bed.password });
+    expect(digest).toMatch(/^sha256:/);
+    expect(await registryDigest(bed.registry, name, '1.2', { user: bed.user, password: bed.password })).toBe(digest);
+    for (const ns of [staging, production]) expect(await liveImage(ns, 'app')).toBe(`${repository}@${digest}`);
   });
 });

@@ -40,6 +40,8 @@ export interface WorkflowOptions {
   secrets?: Record<string, string>;
   /** Environment of every step (the test bed's DOCKER_HOST and so on). */
   env?: Record<string, string>;
+  /** Configuration variables (`vars.*`). */
+  vars?: Record<string, string>;
   /** Only this job (and what it needs). */
   job?: string;
   timeoutMs?: number;
@@ -92,6 +94,7 @@ export async function runWorkflow(options: WorkflowOptions): Promise<WorkflowRun
     const event = join(dir, 'event.json');
     writeFileSync(secrets, dotenv(options.secrets ?? {}), { mode: 0o600 });
     writeFileSync(env, dotenv(options.env ?? {}));
+    writeFileSync(join(dir, 'vars'), dotenv(options.vars ?? {}));
     writeFileSync(event, JSON.stringify(options.payload ?? {}));
     const args = [
       options.event,
@@ -99,7 +102,7 @@ export async function runWorkflow(options: WorkflowOptions): Promise<WorkflowRun
       '-P', 'ubuntu-latest=-self-hosted',
       '--secret-file', secrets,
       '--env-file', env,
-      '--var-file', join(dir, 'none'),
+      '--var-file', join(dir, 'vars'),
       '--input-file', join(dir, 'none'),
       '--eventpath', event,
       '--no-cache-server',
