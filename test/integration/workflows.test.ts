@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { connect, KubeClient } from '../../packages/kube/src/index';
 import { demoDir, registryDigest, repoRoot, testbed, uniqueName } from '../support/actions';
 import { startGitHubApi } from '../support/github-api';
-import { callerRepository, runWorkflow, type WorkflowRun } from '../support/workflow-engine';
+import { actionStepsMs, callerRepository, runWorkflow, type WorkflowRun } from '../support/workflow-engine';
 import { act } from '../support/actions';
 
 const kubeconfigPath = process.env.KUBELINE_KUBECONFIG;
@@ -120,7 +120,7 @@ jobs:
   // Production's release record carries the proof naming staging's revision.
   const record = (await client.get({ apiVersion: 'v1', kind: 'Secret', namespace: production, name: 'kubeline.release.demo.v1' })) as any;
   expect(JSON.parse(record.metadata.annotations['kubeline.dev/proof'])).toMatchObject({ images: [`${repository}@${digest}`], staging: { namespace: staging, release: 'demo', revision: 1 } });
-  console.log(`pipeline.yml under act: ${(run.durationMs / 1000).toFixed(1)} s`);
+  console.log(`pipeline.yml under act: ${(run.durationMs / 1000).toFixed(1)} s wall; its kubeline steps one by one: ${(actionStepsMs(run) / 1000).toFixed(1)} s`);
 });
 
 /** A pull_request event payload for `number`. */
@@ -270,7 +270,7 @@ describe('examples, run under act on the test bed', () => {
     expect(await registryDigest(bed.registry, repository.slice(bed.registry.length + 1), 'build-1', { user: bed.user, password: bed.password })).toBe(digest);
     expect(await liveImage(staging, 'hello')).toBe(`${repository}@${digest}`);
     expect(await liveImage(production, 'hello')).toBe(`${repository}@${digest}`);
-    console.log(`example 1 under act: ${(run.durationMs / 1000).toFixed(1)} s`);
+    console.log(`example 1 under act: ${(run.durationMs / 1000).toFixed(1)} s wall; its kubeline steps one by one: ${(actionStepsMs(run) / 1000).toFixed(1)} s`);
   });
 
   test('5. CircleCI, ECR and EKS: the pull request\'s image pushed, deployed into pr-<number> and smoke-tested; closing it deletes everything', async () => {

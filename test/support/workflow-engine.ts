@@ -170,3 +170,17 @@ function initRepository(dir: string, files: Record<string, string>, copy: Array<
 
 /** A file's text. */
 export const read = (path: string): string => readFileSync(path, 'utf8');
+
+/** act's `[1m32.5s]`, `[7.8s]`, `[170ms]` → ms. */
+function durationMs(text: string): number {
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/([\d.]+)(ms|µs|s|m|h)/g)) ms += Number(n) * ({ ms: 1, µs: 0.001, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[unit];
+  return ms;
+}
+
+/** The time the workflow's kubeline action steps took (main and post), summed as if run one by one. */
+export function actionStepsMs(run: WorkflowRun): number {
+  let total = 0;
+  for (const m of run.log.matchAll(/(?:✅|❌) {2}(?:Success|Failure) - (?:Main|Post) kubeline\/kubeline\/actions\/[\w-]+@v0 \[([^\]]+)\]/g)) total += durationMs(m[1]);
+  return total;
+}
