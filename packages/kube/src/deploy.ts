@@ -66,6 +66,8 @@ export interface DeployContext {
   proof?: Record<string, unknown>;
   /** Where the post step's state goes (default GITHUB_STATE). */
   saveState?: (name: string, value: string) => void;
+  /** The release lock's Lease timing (default 60 s, renewed every 20 s). */
+  lock?: { leaseDurationSeconds?: number; renewEveryMs?: number };
 }
 
 /**
@@ -127,7 +129,23 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
   }
 
   const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
-  const lock = await acquireLock(client, { namespace, release: settings.release, runUrl, createNamespace: settings.createNamespace, timeoutMs: settings.lockTimeoutMs, log: info, env, saveState: context.saveState });
+  // A lost lock (the Lease deleted, or taken over by another run) stops this run: waits end at once.
+  const lockLost = new AbortController();
+  const lock = await acquireLock(client, {
+    namespace,
+    release: settings.release,
+    runUrl,
+    createNamespace: settings.createNamespace,
+    timeoutMs: settings.lockTimeoutMs,
+    log: info,
+    env,
+    saveState: context.saveState,
+    ...context.lock,
+    onLost: (reason) => lockLost.abort(new Error(reason)),
+  });
+  const signal = context.signal ? AbortSignal.any([context.signal, lockLost.signal]) : lockLost.signal;
+  const lostMessage = (reason: string) =>
+    `the lock of release ${settings.release} was lost (${reason}): another deploy may be changing it now, so this run stopped without marking its revision deployed, pruning or rolling back`;
   try {
     if (pullSecret) {
       for (const ns of pullNamespaces) {
@@ -141,7 +159,7 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
     const open = openRollout(records);
     const saveState = context.saveState ?? stepState.save;
     const gradualRun = (bundle: typeof objects) =>
-      new GradualRollout({ client, store, settings, gradual, previous: previous!, bundle, applyOptions, log: info, signal: context.signal, env, runUrl, commit: env.GITHUB_SHA, proof: context.proof });
+      new GradualRollout({ client, store, settings, gradual, previous: previous!, bundle, applyOptions, log: info, signal, env, runUrl, commit: env.GITHUB_SHA, proof: context.proof });
     const finished = (result: GradualOutcome, bundle: typeof objects): DeployOutcome => {
       saveState(ROLLOUT_STATE, result.status === 'failed' && context.signal?.aborted ? JSON.stringify({ namespace, release: settings.release, revision: result.record.revision }) : '');
       return {
@@ -192,7 +210,7 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
     let failure: string | undefined;
     let record: ReleaseRecord | undefined;
     try {
-      const result = await applyInPhases(client, objects, { ...applyOptions, timeoutMs: settings.timeoutMs, signal: context.signal });
+      const result = await applyInPhases(client, objects, { ...applyOptions, timeoutMs: settings.timeoutMs, signal });
       outcome.applied = result.objects;
       if (result.hookWait) {
         // A pre-deploy Job failed: the workloads were not touched.
@@ -204,7 +222,7 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
       outcome.wait = await waitForAll(client, waitTargets(result.objects), {
         timeoutMs: settings.timeoutMs,
         startedAt,
-        signal: context.signal,
+        signal,
         onProgress: (p) => info(progressLine(p)),
       });
       for (const line of waitResultLines(outcome.wait)) info(line);
@@ -216,6 +234,14 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
       failure = errorMessage(error);
     }
 
+    // The release is another run's now: leave its records and objects alone, say so on ours.
+    const lost = lock.lost ?? (!failure && record ? await lock.verify().catch(() => undefined) : undefined);
+    if (lost) {
+      outcome.failure = lostMessage(lost);
+      if (record) await store.setStatus(record, 'failed', outcome.failure).catch(() => undefined);
+      outcome.rollback = { skipped: 'the lock was lost' };
+      return outcome;
+    }
     if (!failure && record) {
       if (settings.prune && previous) {
         const candidates = pruneCandidates(await store.list(), outcome.applied.map((a) => a.ref));

@@ -50,6 +50,8 @@ export interface HeldLock extends LockState {
   readonly lost: string | undefined;
   /** Stops renewing and gives the lock up (deletes the Lease if still ours). True when it did. */
   release(): Promise<boolean>;
+  /** Reads the Lease now: undefined while it is still ours, else why it is lost (and it is marked lost). */
+  verify(): Promise<string | undefined>;
 }
 
 /** The lock could not be had within `lock-timeout`. */
@@ -227,6 +229,14 @@ export async function acquireLock(client: KubeClient, options: LockOptions): Pro
     name: ref.name,
     identity,
     get lost() {
+      return lost;
+    },
+    async verify() {
+      if (lost) return lost;
+      await renewing;
+      const live = await client.get(ref);
+      if (!live) loseIt('its Lease was deleted');
+      else if (specOf(live).holderIdentity !== identity) loseIt(`it is now held by ${holderText(live, Date.now())}`);
       return lost;
     },
     async release() {
