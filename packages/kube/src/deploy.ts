@@ -17,6 +17,7 @@ import { GradualRollout, type GradualOutcome, historyRows, openRollout, openRoll
 import { describeWaitFailure, progressLine, waitResultLines } from './wait-report';
 import { undeploy, type UndeployResult } from './undeploy';
 import { applyInPhases } from './phases';
+import { checkPermissions, neededPermissions } from './access';
 
 /** How a deploy ended. */
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run' | 'paused' | 'aborted' | 'deleted';
@@ -155,6 +156,8 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
     }
     const store = new ReleaseStore(client, namespace, settings.release);
     const records = await store.list();
+    // Every right the deploy needs, asked before anything changes.
+    if (objects.length) await checkPermissions(client, await neededPermissions(client, objects, namespace));
     const previous = records.find((r) => r.status === 'deployed');
     const open = openRollout(records);
     const saveState = context.saveState ?? stepState.save;
@@ -210,6 +213,9 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
     let failure: string | undefined;
     let record: ReleaseRecord | undefined;
     try {
+      // Recorded before anything is applied: a run that fails or dies mid-apply leaves a record of what it may have created.
+      record = await store.record({ objects, commit: env.GITHUB_SHA, runUrl, status: 'pending', proof: context.proof });
+      outcome.revision = record.revision;
       const result = await applyInPhases(client, objects, { ...applyOptions, timeoutMs: settings.timeoutMs, signal });
       outcome.applied = result.objects;
       if (result.hookWait) {
@@ -217,8 +223,7 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
         outcome.wait = result.hookWait;
         throw new ExternalError(`pre-deploy ${describeWaitFailure(result.hookWait)}; the workloads were not changed`);
       }
-      record = await store.record({ objects: result.bundle, commit: env.GITHUB_SHA, runUrl, status: 'pending', proof: context.proof });
-      outcome.revision = record.revision;
+      record = await store.setBundle(record, result.bundle);
       outcome.wait = await waitForAll(client, waitTargets(result.objects), {
         timeoutMs: settings.timeoutMs,
         startedAt,
@@ -243,7 +248,8 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
       return outcome;
     }
     if (!failure && record) {
-      if (settings.prune && previous) {
+      // Earlier revisions, deployed or not (a first release that failed mid-apply), may have left objects.
+      if (settings.prune && records.length) {
         const candidates = pruneCandidates(await store.list(), outcome.applied.map((a) => a.ref));
         if (candidates.length) outcome.pruned = await prune(client, candidates, { release: settings.release, log: info });
       }

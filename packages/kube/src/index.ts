@@ -23,3 +23,4 @@ export * from './gradual/rollout';
 export * from './undeploy';
 export * from './phases';
 export * from './pull-secret';
+export * from './access';

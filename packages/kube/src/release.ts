@@ -312,6 +312,20 @@ export class ReleaseStore {
     return decoded;
   }
 
+  /**
+   * Replaces a revision's bundle with the objects as they were applied (ownership stamped,
+   * namespaces as the server took them): the record written before the apply listed them as given.
+   */
+  async setBundle(record: ReleaseRecord, objects: readonly KubeObject[]): Promise<ReleaseRecord> {
+    const inNamespace = await Promise.all(objects.map((o) => this.inNamespace(o)));
+    const encoded = encodeRelease(this.release, this.namespace, record.revision, { objects: inNamespace, commit: record.commit, runUrl: record.runUrl, proof: record.proof, status: record.status, time: new Date(record.time) });
+    const updated = await this.client.mergePatch(this.ref(record.revision), { data: encoded.data }, { fieldManager: FIELD_MANAGER });
+    this.secrets.set(releaseSecretName(this.release, record.revision), updated);
+    const decoded = decodeRelease(updated);
+    if (!decoded) throw new Error(`release record ${releaseSecretName(this.release, record.revision)} cannot be read back`);
+    return decoded;
+  }
+
   /** Writes a gradual rollout's state into its revision's record (the `kubeline.dev/rollout` annotation). */
   async setRollout(record: ReleaseRecord | number, rollout: Record<string, unknown>): Promise<ReleaseRecord> {
     const revision = typeof record === 'number' ? record : record.revision;
