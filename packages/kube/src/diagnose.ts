@@ -446,5 +446,14 @@ export function diagnosisLines(diagnoses: readonly WorkloadDiagnosis[]): string[
     }
     for (const p of d.problems) out.push(`  not read: ${p}`);
   }
-  return out;
+  return out.flatMap((line) => line.split(/\r?\n/).map((part, i) => neutralizeCommands(i ? `    ${part}` : part)));
+}
+
+/**
+ * A line from the cluster (an Event message, a container's log) as plain text in the job log: a
+ * line starting with `::` would be read by the runner as a workflow command (`::add-mask::`,
+ * `::error::`, `::stop-commands::`), so its colons are set apart.
+ */
+export function neutralizeCommands(line: string): string {
+  return line.replace(/^(\s*):(?=:)/, '$1: ');
 }
