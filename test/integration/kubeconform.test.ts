@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandLineTools, DEFAULT_POLICY, type Finding, type PipelineSettings, renderAndValidate } from '@kubeline/manifests';
 import { type CorpusManifest, generateCorpus, type SeededMistake } from '../support/corpus.mjs';
+import { CORPUS_DIR, corpusUnits, restoreCorpus } from '../support/published-corpus';
 
 const KUBERNETES_VERSION = '1.37.1';
 
@@ -200,6 +201,83 @@ describe('cross-check with kubeconform -strict', () => {
     ];
     console.log(lines.join('\n'));
     expect(onlyOurs.length).toBeGreaterThanOrEqual(0);
+  });
+});
+
+// The published corpus (test/corpus/published, issue 14): real release YAML, CRDs and examples of other
+// projects. kubeconform has no schemas for their custom resources (skipped), so it is compared on what
+// it validates. Where the two disagree is printed; what kubeconform rejects we reject too (asserted).
+// Both are timed in the same run, like for like (policies off). The API server's verdict on the same
+// corpus is test/integration/published-corpus.test.ts.
+describe('cross-check with kubeconform -strict on published manifests', () => {
+  const tools = kubeconformTools();
+  const root = join(CORPUS_DIR, 'files');
+  let kubeconform: KubeconformRun;
+  let kubeconformSeconds = 0;
+  let ourSeconds = 0;
+  let findings: Finding[] = [];
+  let objectCount = 0;
+  let units = 0;
+
+  beforeAll(async () => {
+    units = corpusUnits(restoreCorpus()).length;
+    let started = performance.now();
+    kubeconform = await runKubeconform(
+      tools.bin,
+      ['-strict', '-output', 'json', '-summary', '-schema-location', tools.schemas, '-kubernetes-version', KUBERNETES_VERSION, '-ignore-missing-schemas', '.'],
+      root,
+    );
+    kubeconformSeconds = (performance.now() - started) / 1000;
+    const off = Object.fromEntries(Object.keys(DEFAULT_POLICY.checks).map((check) => [check, 'off']));
+    const settings: PipelineSettings = {
+      render: { path: root, renderer: 'plain', environment: '', releaseName: 'release', namespace: '', valuesFiles: [], set: [], setString: [], kubernetesVersion: '1.37' },
+      workspace: root,
+      images: [],
+      labels: [],
+      annotations: [],
+      namespace: '',
+      crdFiles: [],
+      unknownKinds: 'error',
+      deprecatedApis: 'warning',
+      policy: { ...DEFAULT_POLICY, checks: off as PipelineSettings['policy']['checks'] },
+      bundleFile: join(tmpdir(), 'kubeline-published-manifests.yaml'),
+    };
+    const saved = process.env.GITHUB_WORKSPACE;
+    process.env.GITHUB_WORKSPACE = root;
+    try {
+      started = performance.now();
+      const result = await renderAndValidate(settings, new CommandLineTools());
+      ourSeconds = (performance.now() - started) / 1000;
+      findings = result.findings;
+      objectCount = result.objects.length;
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_WORKSPACE;
+      else process.env.GITHUB_WORKSPACE = saved;
+    }
+  });
+
+  test('what kubeconform rejects, we reject; where the two disagree (printed) and the wall time of each', () => {
+    // The same object published twice (one release YAML per cloud) is a bundle finding, not the document's.
+    const errors = findings.filter((f) => f.severity === 'error' && f.rule !== 'bundle/duplicate-object');
+    const ourObjects = new Set(errors.filter((f) => f.object && f.location).map((f) => objectKey(f.location!.file, f.object!.kind, f.object!.name)));
+    const ourFiles = new Set(errors.map((f) => f.location?.file));
+    const kcObjects = new Set(kubeconform.rejected.filter((r) => !isYamlError(r)).map((r) => objectKey(r.filename, r.kind, r.name)));
+    const kcFiles = new Set(kubeconform.rejected.filter(isYamlError).map((r) => r.filename));
+    const missed = kubeconform.rejected.filter((r) => (isYamlError(r) ? !ourFiles.has(r.filename) : !ourObjects.has(objectKey(r.filename, r.kind, r.name))));
+    const onlyOurs = errors.filter((f) => f.location && (f.object ? !kcObjects.has(objectKey(f.location.file, f.object.kind, f.object.name)) : !kcFiles.has(f.location.file)));
+    const byRule = new Map<string, string[]>();
+    for (const f of onlyOurs) byRule.set(f.rule, [...(byRule.get(f.rule) ?? []), `${f.location!.file}:${f.location!.line} ${f.object ? `${f.object.kind} ${f.object.name}: ` : ''}${f.message.slice(0, 160)}`]);
+    console.log(
+      [
+        `published corpus: ${units} objects; we validated ${objectCount} in ${ourSeconds.toFixed(2)} s, kubeconform -strict took ${kubeconformSeconds.toFixed(2)} s ` +
+          `(valid ${kubeconform.summary.valid}, invalid ${kubeconform.summary.invalid}, errors ${kubeconform.summary.errors}, skipped ${kubeconform.summary.skipped}: no schema for custom resources)`,
+        `rejected by kubeconform, accepted by us: ${missed.length}`,
+        ...missed.map((r) => `  ${describeResult(r)}`),
+        `rejected by us, accepted or skipped by kubeconform: ${onlyOurs.length} findings`,
+        ...[...byRule].sort(([, a], [, b]) => b.length - a.length).flatMap(([rule, list]) => [`  ${String(list.length).padStart(4)}  ${rule}`, ...list.slice(0, 3).map((e) => `          e.g. ${e}`)]),
+      ].join('\n'),
+    );
+    expect(summarize(missed, (r) => r.kind || 'yaml', describeResult)).toEqual(NONE);
   });
 });
 

@@ -94,7 +94,7 @@ class SimpleParser {
     private readonly where?: Positions,
   ) {
     // A literal block at the very end without a line break chomps differently: not worth a special case.
-    if (!source.endsWith('\n') && source.includes('|')) bail();
+    if (!source.endsWith('\n') && (source.includes('|') || source.includes('>'))) bail();
     let start = 0;
     let first = true;
     for (let no = 0; start <= source.length; no++) {
@@ -267,8 +267,10 @@ class SimpleParser {
     const c = text.charAt(0);
     let value: unknown;
     if (c === '"' || c === "'") {
-      const [scalar, end] = c === '"' ? doubleQuoted(text) : singleQuoted(text);
-      requireCommentOrEnd(text.slice(end));
+      const one = c === '"' ? doubleQuoted(text, true)[1] : singleQuoted(text, true)[1];
+      const line = one < 0 ? this.quotedLines(text, indent, c) : text;
+      const [scalar, end] = c === '"' ? doubleQuoted(line) : singleQuoted(line);
+      requireCommentOrEnd(line.slice(end));
       value = scalar;
       this.i++;
     } else if (c === '[' || c === '{') {
@@ -277,7 +279,7 @@ class SimpleParser {
       value = flow.value();
       requireCommentOrEnd(text.slice(flow.at));
       this.i++;
-    } else if (c === '|') {
+    } else if (c === '|' || c === '>') {
       return this.literalBlock(text, indent);
     } else if (c === '*') {
       // An alias: the anchored value itself, as the library gives it.
@@ -292,8 +294,9 @@ class SimpleParser {
       const comment = text.indexOf(' #');
       const plain = (comment >= 0 ? text.slice(0, comment) : text).trimEnd();
       if (plain.includes(': ') || plain.endsWith(':') || plain.includes('\t')) bail();
-      value = resolvePlainScalar(plain);
       this.i++;
+      const more = comment < 0 ? this.plainContinuation(indent) : undefined;
+      value = resolvePlainScalar(more === undefined ? plain : plain + more);
     }
     // A more-indented line after a one-line value continues it (multi-line scalar): the library.
     this.skipBlank();
@@ -301,11 +304,66 @@ class SimpleParser {
     return value;
   }
 
-  /** `|`, `|-`, `|+` literal blocks (no indentation indicator). */
+  /**
+   * The more-indented lines that continue a plain scalar, folded as YAML folds them (a line break
+   * between two lines is a space, each blank line a line break), or undefined when there are none.
+   * A comment ends the scalar; what YAML would read otherwise (`: `, ` #`, tabs) is the library's.
+   */
+  private plainContinuation(indent: number): string | undefined {
+    let out = '';
+    let blanks = 0;
+    let i = this.i;
+    for (; i < this.lines.length; i++) {
+      const line = this.lines[i];
+      if (line.text === '') {
+        blanks++;
+        continue;
+      }
+      if (line.indent <= indent || line.text.charCodeAt(0) === 35 /* # */) break;
+      const text = line.text.trimEnd();
+      if (text.includes(': ') || text.endsWith(':') || text.includes(' #') || text.includes('\t')) bail();
+      out += blanks ? '\n'.repeat(blanks) : ' ';
+      out += text;
+      blanks = 0;
+      this.i = i + 1;
+    }
+    return out === '' ? undefined : out;
+  }
+
+  /**
+   * A quoted scalar that goes on over more lines, folded onto one line (a line break between two
+   * lines is a space, each blank line a `\n` escape or line break): the text for the one-line
+   * readers. The line that ends it is the current line when this returns.
+   */
+  private quotedLines(first: string, indent: number, quote: string): string {
+    let out = first.trimEnd();
+    let blanks = 0;
+    for (let i = this.i + 1; i < this.lines.length; i++) {
+      const line = this.lines[i];
+      if (line.text === '') {
+        blanks++;
+        continue;
+      }
+      if (line.indent <= indent || line.text.includes('\t') || /\\$/.test(out)) bail();
+      const text = line.text;
+      out += blanks ? (quote === '"' ? '\\n'.repeat(blanks) : '\n'.repeat(blanks)) : ' ';
+      blanks = 0;
+      const close = quote === '"' ? doubleQuoted(`"${text}`, true)[1] : singleQuoted(`'${text}`, true)[1];
+      if (close >= 0) {
+        this.i = i;
+        return out + text;
+      }
+      out += text.trimEnd();
+    }
+    bail();
+  }
+
+  /** `|`, `|-`, `|+` literal and `>`, `>-`, `>+` folded blocks (no indentation indicator). */
   private literalBlock(header: string, indent: number): string {
-    const m = /^\|([+-]?)[ \t]*(#.*)?$/.exec(header);
+    const m = /^([|>])([+-]?)[ \t]*(#.*)?$/.exec(header);
     if (!m) bail();
-    const chomp = m[1];
+    const folded = m[1] === '>';
+    const chomp = m[2];
     this.i++;
     const lines: string[] = [];
     let contentIndent = -1;
@@ -326,6 +384,7 @@ class SimpleParser {
       lines.push(' '.repeat(line.indent - contentIndent) + line.text);
       this.i++;
     }
+    if (folded) return foldBlock(lines, chomp);
     // Blank lines before a less-indented line belong to the block (trailing lines, chomped below).
     let body = lines.join('\n');
     const trimmed = body.replace(/\n+$/, '');
@@ -346,6 +405,33 @@ class SimpleParser {
     if (!plain || INDICATORS.has(c) || c === '-' || c === ':' || plain.includes(' #')) bail();
     return String(resolvePlainScalar(plain));
   }
+}
+
+/**
+ * A folded block's lines as YAML folds them: a line break between two lines is a space, each blank
+ * line between them a line break. A more-indented line keeps its breaks: the library's.
+ */
+function foldBlock(lines: readonly string[], chomp: string): string {
+  let end = lines.length;
+  while (end > 0 && lines[end - 1] === '') end--;
+  let out = '';
+  let blanks = 0;
+  let first = true;
+  for (let i = 0; i < end; i++) {
+    const line = lines[i];
+    if (line === '') {
+      blanks++;
+      continue;
+    }
+    if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) bail();
+    out += first ? '\n'.repeat(blanks) : blanks ? '\n'.repeat(blanks) : ' ';
+    out += line;
+    blanks = 0;
+    first = false;
+  }
+  if (end === 0) return chomp === '+' ? '\n'.repeat(lines.length) : '';
+  if (chomp === '-') return out;
+  return chomp === '+' ? `${out}\n${'\n'.repeat(lines.length - end)}` : `${out}\n`;
 }
 
 /** `&name ` at the start of `text`: the name, and the length of the anchor with the spaces after it. */
@@ -374,7 +460,7 @@ function expandedSize(value: unknown, known: Map<object, number>, depth: number)
 /** Where a value written after `- ` starts: inside its quotes; a block scalar's on the line after `|`. */
 function valuePosition(line: number, column: number, text: string): Position {
   const c = text.charCodeAt(0);
-  if (c === 124 /* | */) return [line + 1, 0];
+  if (c === 124 /* | */ || c === 62 /* > */) return [line + 1, 0];
   return [line, column + (c === 34 || c === 39 ? 1 : 0)];
 }
 
@@ -420,7 +506,8 @@ function doubleQuoted(text: string, probe = false): [string, number] {
     if (ch === 92 /* \ */) i++;
     else if (ch === 34 /* " */) {
       if (probe) return ['', i + 1];
-      const body = text.slice(0, i + 1);
+      // `\ ` is an escaped space (go-yaml starts folded lines with it); a pair at a time, so `\\ ` stays.
+      const body = text.slice(0, i + 1).replace(/\\([\s\S])/g, (pair, c: string) => (c === ' ' ? ' ' : pair));
       // YAML escapes beyond JSON's (\x, \e, \0, \N, …) are left to the library.
       if (JSON_ESCAPE.test(body) || /[\x00-\x1f]/.test(body)) bail();
       return [JSON.parse(body) as string, i + 1];

@@ -107,6 +107,23 @@ spec:
     expect(fast.spec.selector.matchLabels).toBe(fast.metadata.labels);
   });
 
+  // controller-gen writes CRD descriptions so: the bulk of a CRD-heavy corpus.
+  test.each([
+    ['a multi-line plain scalar', 'a: one\n  two\nb: 1\n'],
+    ['a multi-line plain scalar with blank lines', 'a: one\n\n  two\n\n\n  three\n\nb: 1\n'],
+    ['a multi-line plain list item', '- one\n  two\n- three\n'],
+    ['a multi-line single-quoted scalar', "description: 'It''s one\n  two: three\n\n  four '\nb: 1\n"],
+    ['a multi-line double-quoted scalar', 'description: "one \\"x\\"\n  two # not a comment\n\n  three"  # a comment\nb: 1\n'],
+    ['a multi-line plain scalar that ends at a comment', 'a: one\n  two\n# note\nb: 1\n'],
+    ['a double-quoted scalar with escaped spaces as go-yaml folds it', 'a: "one\n  \\ - two"\n'],
+    ['folded blocks, each chomping', 'a: >\n  one\n  two\n\n  three\n\nb: >-\n  x\n  y\nc: >+\n  z\n\n\nd: >\n\ne: 1\n'],
+    ['a folded block in a list', '- >-\n  one\n  two\n- x\n'],
+  ])('reads %s as the library does', (_name, text) => {
+    const fast = parseSimpleYaml(text);
+    expect(fast).not.toBe(NOT_SIMPLE);
+    expect(fast).toEqual(library(text).value);
+  });
+
   test.each([
     ['a tag', 'a: !!str 1\n'],
     ['an anchor on a key', '&k a: 1\n'],
@@ -118,8 +135,11 @@ spec:
     ['an anchor on the key of a list item', '- &x a: 1\n'],
     ['a collection as a key in a flow mapping', 'a: {[b]: 1}\n'],
     ['a duplicate key', 'a: 1\na: 2\n'],
-    ['a multi-line plain scalar', 'a: one\n  two\n'],
-    ['a folded block', 'a: >\n  x\n'],
+    ['a multi-line plain scalar with ": " on a later line', 'a: one\n  two: three\n'],
+    ['a multi-line plain scalar with a comment and more after it', 'a: one\n  # note\n  two\n'],
+    ['a line break escaped in double quotes', 'a: "one\\\n  two"\n'],
+    ['a quoted scalar that never closes', "a: 'one\n  two\n"],
+    ['a folded block with a more-indented line', 'a: >\n  x\n    y\n  z\n'],
     ['a merge key', 'b: {x: 1}\na:\n  <<: {y: 2}\n'],
     ['a tab in indentation', 'a:\n\tb: 1\n'],
   ])('leaves %s to the library', (_name, text) => {

@@ -8,7 +8,19 @@ const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 interface ServedVersion {
   check: Check;
+  schema: JsonSchema;
+  /** CEL rules (`x-kubernetes-validations`) in the schema: not evaluated here. */
+  celRules: number;
   deprecated?: string;
+}
+
+/** How many CEL rules (`x-kubernetes-validations` entries) a schema holds, at any depth. */
+function countCelRules(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((n: number, item) => n + countCelRules(item), 0);
+  if (!isRecord(value)) return 0;
+  let n = 0;
+  for (const [key, item] of Object.entries(value)) n += key === 'x-kubernetes-validations' && Array.isArray(item) ? item.length : countCelRules(item);
+  return n;
 }
 
 /** Custom resource kinds known from CRDs in the bundle and in the `crds` files. */
@@ -39,6 +51,8 @@ export class CustomResources {
       const check = this.compileRoot(schema, preserveAll);
       this.served.set(`${apiVersion}/${kind}`, {
         check,
+        schema,
+        celRules: countCelRules(schema),
         deprecated: version.deprecated === true ? (typeof version.deprecationWarning === 'string' ? version.deprecationWarning : `${apiVersion} ${kind} is deprecated`) : undefined,
       });
       this.kinds.set(kind, [...(this.kinds.get(kind) ?? []), apiVersion]);
@@ -54,6 +68,31 @@ export class CustomResources {
     const root: JsonSchema = { ...schema, properties, type: 'object' };
     if (preserveAll) root['x-kubernetes-preserve-unknown-fields'] = true;
     return compileSchema(root, { structural: true, resolve: (name) => this.schemas.definition(name) });
+  }
+
+  /**
+   * Whether the field at `path` of a custom resource is a pod spec by its CRD's schema (an object
+   * with `containers` whose items have an `image`, as a PodSpec or a PodTemplateSpec's spec is);
+   * undefined when no CRD of the bundle or `crds` serves the kind.
+   */
+  embedsPodSpec(object: KubeObject, path: readonly (string | number)[]): boolean | undefined {
+    const ref = objectRef(object);
+    const served = this.served.get(`${ref.apiVersion}/${ref.kind}`);
+    if (!served) return undefined;
+    let schema: JsonSchema | undefined = served.schema;
+    for (const part of path) {
+      if (!schema) return false;
+      if (typeof part === 'number') schema = schema.items;
+      else schema = schema.properties?.[part] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    }
+    const containers = schema?.properties?.containers;
+    return containers?.items?.properties?.image !== undefined;
+  }
+
+  /** The CEL rules in the schema of an object's kind (0 for kinds without a CRD here). */
+  celRules(object: KubeObject): number {
+    const ref = objectRef(object);
+    return this.served.get(`${ref.apiVersion}/${ref.kind}`)?.celRules ?? 0;
   }
 
   has(apiVersion: string, kind: string): boolean {

@@ -91,8 +91,10 @@ export async function renderAndValidate(settings: PipelineSettings, tools: Rende
   const options = { schemas, crds, unknownKinds: settings.unknownKinds, deprecatedApis: settings.deprecatedApis, olderSchemas };
   for (const manifest of manifests) for (const finding of validateObject(manifest.object, options)) findings.push(withObject(finding, manifest.object));
   findings.push(...duplicates(manifests));
+  const cel = celNotEvaluated(manifests, crds);
+  if (cel) findings.push(cel);
   const byRef = objectsByRef(manifests);
-  for (const finding of checkPolicies(manifests, settings.policy, { workspace: settings.workspace })) findings.push(withObject(finding, finding.object && byRef.get(refKey(finding.object))));
+  for (const finding of checkPolicies(manifests, settings.policy, { workspace: settings.workspace, embedsPodSpec: (object, path) => crds.embedsPodSpec(object, path) })) findings.push(withObject(finding, finding.object && byRef.get(refKey(finding.object))));
 
   const ordered = inInstallOrder(manifests, (m) => String(m.object.kind));
   const bundle = serializeBundle(ordered);
@@ -167,11 +169,17 @@ function collect(stream: RenderedStream, parsed: ParsedFile | undefined, manifes
       placements.set(object, { document, prefix, file: stream.file, source, rendered: stream.sourceOf !== undefined });
     };
     const value = document.value;
-    // `kind: List` (what `kubectl get -o yaml` writes) holds its objects in items.
-    if (isRecord(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && value.apiVersion === 'v1' && Array.isArray(value.items))
+    // `kind: List` (what `kubectl get -o yaml` writes) and typed lists (`RoleBindingList`) hold their
+    // objects in items; kubectl applies each of them.
+    if (isListDocument(value))
       value.items.forEach((item, i) => add(item, ['items', i]));
     else add(value, []);
   }
+}
+
+/** A `List` or `<Kind>List` document, whose items kubectl applies one by one. */
+function isListDocument(value: unknown): value is { items: unknown[] } {
+  return isRecord(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items);
 }
 
 function readCrdFiles(path: string, findings: Finding[]): KubeObject[] {
@@ -230,6 +238,29 @@ function addMetadata(manifests: readonly Manifest[], settings: PipelineSettings)
       for (const [key, value] of pairs) map[key] = value;
     }
   }
+}
+
+/**
+ * CEL rules (`x-kubernetes-validations`) are not evaluated: Kubernetes' CEL has its own libraries
+ * (quantities, URLs, lists, strings, `oldSelf`) that no JavaScript CEL evaluator carries, so a guess
+ * would reject what the API server accepts. The summary says how many were left to the API server.
+ */
+function celNotEvaluated(manifests: readonly Manifest[], crds: CustomResources): Finding | undefined {
+  let rules = 0;
+  let objects = 0;
+  for (const { object } of manifests) {
+    const n = crds.celRules(object);
+    if (n === 0) continue;
+    rules += n;
+    objects++;
+  }
+  if (rules === 0) return undefined;
+  return {
+    rule: 'crd/cel-not-evaluated',
+    severity: 'info',
+    message: `${rules} CEL rule${rules === 1 ? '' : 's'} (x-kubernetes-validations) in the CRD schemas of ${objects} custom resource${objects === 1 ? '' : 's'} were not evaluated: the API server evaluates them when the objects are applied`,
+    fix: 'Run a server-side dry run (the deploy action with `dry-run: true`) to have the API server check them before the real apply.',
+  };
 }
 
 function duplicates(manifests: readonly Manifest[]): Finding[] {

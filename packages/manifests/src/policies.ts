@@ -21,6 +21,11 @@ const SUPPRESSED = 'suppressed: ';
 
 export interface PolicyOptions {
   /**
+   * Whether a custom resource's field is a pod spec by its CRD's schema; undefined when the kind has
+   * no known CRD (CustomResources.embedsPodSpec).
+   */
+  embedsPodSpec?: (object: KubeObject, path: FieldPath) => boolean | undefined;
+  /**
    * Absolute workspace path: source files under it are matched by `ignore[].files` as
    * workspace-relative paths (`Origin.file` is absolute). Paths outside it are matched as they are.
    */
@@ -67,7 +72,7 @@ interface Subject {
  */
 export function checkPolicies(manifests: readonly Manifest[], config: PolicyConfig, options: PolicyOptions = {}): Finding[] {
   const out: Finding[] = [];
-  const allPods = manifests.map(({ object }) => (isRecord(object) ? podSpecs(object) : []));
+  const allPods = manifests.map(({ object }) => (isRecord(object) ? podSpecs(object).filter((pod) => isPodSpec(object, pod, options)) : []));
   const workloads = config.checks['service-selects-workload'] === 'off' ? (new Map() as PodTemplateIndex) : podTemplates(manifests, allPods);
   manifests.forEach(({ object, origin }, index) => {
     if (!isRecord(object)) return;
@@ -104,6 +109,33 @@ export function checkPolicies(manifests: readonly Manifest[], config: PolicyConf
     if (on('service-selects-workload')) checkServiceSelects(subject, workloads);
   });
   return out;
+}
+
+// Where the built-in workload kinds keep their pod spec.
+const WORKLOADS: Record<string, string> = {
+  Pod: 'spec',
+  PodTemplate: 'template.spec',
+  Deployment: 'spec.template.spec',
+  StatefulSet: 'spec.template.spec',
+  DaemonSet: 'spec.template.spec',
+  ReplicaSet: 'spec.template.spec',
+  ReplicationController: 'spec.template.spec',
+  Job: 'spec.template.spec',
+  CronJob: 'spec.jobTemplate.spec.template.spec',
+};
+
+/**
+ * Only real pod specs are checked: those of the workload kinds, and in custom resources those the
+ * CRD's schema says are pod specs. A kind without a known CRD counts only a pod template's spec
+ * (`….template.spec`, as Argo Rollouts and Knative keep it): a Kyverno `pattern` or a Gatekeeper
+ * sample that looks like a pod spec is not one.
+ */
+function isPodSpec(object: KubeObject, pod: PodSpecAt, options: PolicyOptions): boolean {
+  const where = pod.path.join('.');
+  if (WORKLOADS[String(object.kind)] !== undefined && !String(object.apiVersion).includes('.')) return WORKLOADS[String(object.kind)] === where;
+  const bySchema = options.embedsPodSpec?.(object, pod.path);
+  if (bySchema !== undefined) return bySchema;
+  return pod.path.length >= 3 && pod.path.at(-1) === 'spec' && pod.path.at(-2) === 'template' && !pod.path.some((p) => typeof p === 'number');
 }
 
 /** Whether a finding from {@link checkPolicies} was suppressed by an annotation or an ignore entry. */

@@ -20,6 +20,7 @@ export interface JsonSchema {
   items?: JsonSchema;
   required?: string[];
   enum?: unknown[];
+  default?: unknown;
   nullable?: boolean;
   oneOf?: JsonSchema[];
   anyOf?: JsonSchema[];
@@ -70,6 +71,11 @@ export interface CompileOptions {
    * says `x-kubernetes-preserve-unknown-fields`. Built-in free-form objects (RawExtension) are open.
    */
   structural?: boolean;
+  /**
+   * Inside oneOf/anyOf/allOf/not. A branch's properties only constrain the fields it names: it does
+   * not close the object (structural schemas prune by the skeleton, not by the branches).
+   */
+  branch?: boolean;
 }
 
 const INT32 = [-2147483648, 2147483647] as const;
@@ -103,7 +109,7 @@ const matchesType: Record<string, (value: unknown) => boolean> = {
 /** A readable name for a schema's accepted values, for "expected …" messages. */
 function expected(schema: JsonSchema): string {
   if (schema['x-kubernetes-int-or-string'] || schema.format === 'int-or-string') return 'an integer or a string';
-  if (schema.oneOf || schema.anyOf) return (schema.oneOf ?? schema.anyOf)!.map(expected).join(' or ');
+  if (!schema.type && (schema.oneOf || schema.anyOf)) return (schema.oneOf ?? schema.anyOf)!.map(requirement).join(' or ');
   switch (schema.type) {
     case 'array':
       return 'a list';
@@ -156,24 +162,43 @@ export function compileSchema(schema: JsonSchema, options: CompileOptions): Chec
   if (schema.properties || schema.additionalProperties !== undefined || schema.required || schema.type === 'object' || schema.minProperties !== undefined || schema.maxProperties !== undefined)
     checks.push(compileObject(schema, options));
   if (schema.items || schema.minItems !== undefined || schema.maxItems !== undefined || schema.uniqueItems) checks.push(compileArray(schema, options));
+  const inBranch = { ...options, branch: true };
+  // The API server defaults before it validates: a branch sees the defaulted object (a Gateway
+  // address without `type` is an IPAddress).
+  const defaults = Object.entries(schema.properties ?? {}).filter(([, sub]) => sub.default !== undefined && sub.default !== null);
+  const defaulted = (value: unknown): unknown => {
+    if (!defaults.length || !isRecord(value)) return value;
+    let copy: Record<string, unknown> | undefined;
+    for (const [key, sub] of defaults) if (value[key] === undefined) (copy ??= { ...value })[key] = sub.default;
+    return copy ?? value;
+  };
   for (const keyword of ['oneOf', 'anyOf'] as const) {
     const branches = schema[keyword];
     if (!branches?.length) continue;
-    // Branches are tried quietly; only whether one passed matters.
-    const compiled = branches.map((b) => compileSchema(b, options));
-    const want = branches.map(expected).join(' or ');
+    // Branches are tried quietly; only which of them hold matters.
+    const compiled = branches.map((b) => compileSchema(b, inBranch));
+    const forms = branches.map(requirement);
     checks.push((value, v) => {
-      let passed = 0;
-      for (const branch of compiled) if (quietly(branch, value, v)) passed++;
-      if (passed === 0 || (keyword === 'oneOf' && passed > 1 && !intOrStringLike(branches)))
-        v.report('schema/wrong-type', passed === 0 ? `expected ${want}, got ${typeName(value)} ${shown(value)}` : `matches more than one of the allowed forms`, 'Check the field against the API reference.');
+      const input = defaulted(value);
+      const held: number[] = [];
+      compiled.forEach((branch, i) => {
+        if (quietly(branch, input, v)) held.push(i);
+      });
+      if (held.length === 0)
+        v.report('schema/wrong-type', `matches none of the allowed forms (${keyword === 'oneOf' ? 'exactly one' : 'at least one'} must hold): ${forms.join('; ')}`, 'Change the value to one of these forms (see the CRD or API reference).');
+      else if (keyword === 'oneOf' && held.length > 1 && !intOrStringLike(branches))
+        v.report('schema/wrong-type', `matches more than one of the allowed forms (exactly one must hold): ${held.map((i) => forms[i]).join('; ')}`, 'Keep the fields of one form only.');
     });
   }
-  for (const sub of schema.allOf ?? []) checks.push(compileSchema(sub, options));
+  for (const sub of schema.allOf ?? []) {
+    const check = compileSchema(sub, inBranch);
+    checks.push(defaults.length ? (value, v) => check(defaulted(value), v) : check);
+  }
   if (schema.not) {
-    const not = compileSchema(schema.not, options);
+    const not = compileSchema(schema.not, inBranch);
+    const form = requirement(schema.not);
     checks.push((value, v) => {
-      if (quietly(not, value, v)) v.report('schema/not-allowed', 'this form of the value is not allowed', 'Check the field against the CRD schema.');
+      if (quietly(not, defaulted(value), v)) v.report('schema/not-allowed', `this form is not allowed: ${form}`, 'Change the value so that it is not of this form.');
     });
   }
   const nullable = true;
@@ -189,6 +214,29 @@ export function compileSchema(schema: JsonSchema, options: CompileOptions): Chec
     if (value === null && nullable) return;
     for (const check of checks) check(value, v);
   };
+}
+
+/** What a oneOf/anyOf/not branch requires, in words: `"configMap" set`, `type is "IPAddress"`. */
+function requirement(branch: JsonSchema): string {
+  const parts: string[] = [];
+  if (branch.$ref) parts.push(branch.$ref.replace(/^.*[/.]/, ''));
+  if (branch.type) parts.push(expected(branch));
+  if (branch.required?.length) parts.push(`${branch.required.map((k) => `"${k}"`).join(' and ')} set`);
+  for (const [key, sub] of Object.entries(branch.properties ?? {})) {
+    if (sub.enum) parts.push(`${key} is ${sub.enum.map((x) => JSON.stringify(x)).join(' or ')}`);
+    else if (sub.not?.enum) parts.push(`${key} is not ${sub.not.enum.map((x) => JSON.stringify(x)).join(' or ')}`);
+    else if (sub.pattern) parts.push(`${key} matches ${sub.pattern}`);
+    else if (sub.format) parts.push(`${key} is a ${sub.format}`);
+  }
+  if (branch.not) parts.push(`not (${requirement(branch.not)})`);
+  if (branch.oneOf || branch.anyOf) parts.push(`(${(branch.oneOf ?? branch.anyOf)!.map(requirement).join(branch.oneOf ? ' xor ' : ' or ')})`);
+  if (branch.allOf) parts.push(...branch.allOf.map(requirement));
+  if (branch.format && !branch.type) parts.push(`a ${branch.format}`);
+  if (branch.enum) parts.push(`one of ${branch.enum.map((x) => JSON.stringify(x)).join(', ')}`);
+  if (branch.pattern && !branch.properties) parts.push(`matching ${branch.pattern}`);
+  if (branch.minProperties !== undefined) parts.push(`at least ${branch.minProperties} fields`);
+  if (branch.maxProperties !== undefined) parts.push(`at most ${branch.maxProperties} fields`);
+  return parts.length ? parts.join(', ') : 'any value';
 }
 
 // Quantity is `oneOf: [string, number]`: both forms pass, that is fine.
@@ -279,13 +327,14 @@ function compileObject(schema: JsonSchema, options: CompileOptions): Check {
   const properties = new Map<string, Check>();
   for (const [key, sub] of Object.entries(schema.properties ?? {})) properties.set(key, compileSchema(sub, options));
   const required = schema.required ?? [];
+  const defaulted = new Set(Object.entries(schema.properties ?? {}).filter(([, sub]) => sub.default !== undefined && sub.default !== null).map(([key]) => key));
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
   const embedded = schema['x-kubernetes-embedded-resource'] === true;
   const extra = schema.additionalProperties;
   const extraCheck = typeof extra === 'object' ? compileSchema(extra, options) : undefined;
   // Unknown fields are an error where the schema lists the fields (strict), or where a structural
   // schema keeps none; maps (additionalProperties) and preserve-unknown-fields stay open.
-  const closed = !preserve && extra !== true && !extraCheck && (schema.properties !== undefined || (options.structural === true && extra === undefined) || extra === false);
+  const closed = !preserve && extra !== true && !extraCheck && (options.branch ? extra === false : schema.properties !== undefined || (options.structural === true && extra === undefined) || extra === false);
   const known = [...properties.keys()];
   const { minProperties, maxProperties } = schema;
   return (value, v) => {
@@ -309,7 +358,8 @@ function compileObject(schema: JsonSchema, options: CompileOptions): Check {
       path.pop();
     }
     for (const key of required) {
-      if (value[key] === undefined || value[key] === null)
+      // A field with a default is never missing: the API server defaults before it validates.
+      if ((value[key] === undefined || value[key] === null) && !defaulted.has(key))
         v.report('schema/missing-field', `required field "${key}" is missing`, `Add \`${key}\`.`);
     }
     const count = minProperties !== undefined || maxProperties !== undefined ? Object.keys(value).length : 0;

@@ -1,5 +1,6 @@
 /** Strict validation of one object against the target Kubernetes version. */
 import type { CustomResources } from './crds';
+import { apiServerRules } from './api-server-rules';
 import { apiChangeFor } from './deprecations';
 import { isNamespaceName, nameProblem } from './k8s-rules';
 import type { KubernetesSchemas } from './schemas';
@@ -70,8 +71,10 @@ export function validateObject(object: KubeObject, options: ValidateOptions): Fi
   }
 
   const v = new Validation(options.maxNodes);
-  if (builtIn) builtIn(object, v);
-  else {
+  if (builtIn) {
+    builtIn(object, v);
+    for (const found of apiServerRules(object)) findings.push({ ...found, object: ref });
+  } else {
     const custom = crds.validate(object, options.maxNodes ?? 1_000_000);
     if (custom) {
       v.findings.push(...custom.findings);
