@@ -95,3 +95,20 @@ test('an identity that may apply but not write release records is refused before
   expect(await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' })).toBeUndefined();
   expect(await client.get({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: 'kubeline-web' })).toBeUndefined();
 });
+
+test('an object of another release is not taken over silently: refused naming that release, taken over with force-conflicts', async () => {
+  const ns = uniqueName('records-owner');
+  namespaces.push(ns);
+  const shared = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shared }\ndata: { owner: "a" }\n';
+  expect((await act('deploy', { kubeconfig, manifests: file(shared), release: 'app-a', namespace: ns, 'create-namespace': 'true' })).outputs.status).toBe('deployed');
+  const refused = await act('deploy', { kubeconfig, manifests: file(shared.replace('"a"', '"b"')), release: 'app-b', namespace: ns });
+  expectNoStackTrace(refused);
+  expect(refused.conclusion).toBe('failure');
+  expect(refused.annotations.find((a) => a.level === 'error')?.message).toMatch(/ConfigMap .*shared belongs to release "app-a".*force-conflicts: true/s);
+  const live = (await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'shared' })) as any;
+  expect([live.data.owner, live.metadata.annotations['kubeline.dev/release']]).toEqual(['a', 'app-a']);
+  const taken = await act('deploy', { kubeconfig, manifests: file(shared.replace('"a"', '"b"')), release: 'app-b', namespace: ns, 'force-conflicts': 'true' });
+  expect(taken.outputs.status).toBe('deployed');
+  const after = (await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'shared' })) as any;
+  expect([after.data.owner, after.metadata.annotations['kubeline.dev/release']]).toEqual(['b', 'app-b']);
+});

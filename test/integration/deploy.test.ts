@@ -86,10 +86,10 @@ describe('deploy on the real control plane', () => {
     expect(await liveImage(ns, 'demo')).toBe(good);
     const d = (await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'demo' })) as any;
     expect(d.status.availableReplicas).toBe(1);
-    // Release records: revision 2 failed, revision 1 still the deployed one.
+    // Release records: revision 2 rolled back, revision 1 the deployed one again.
     const records = (await client.list('v1', 'Secret', { namespace: ns, labelSelector: 'kubeline.dev/release=demo' })) as any[];
     const status = Object.fromEntries(records.map((s) => [s.metadata.labels['kubeline.dev/revision'], s.metadata.labels['kubeline.dev/status']]));
-    expect(status).toEqual({ '1': 'deployed', '2': 'failed' });
+    expect(status).toEqual({ '1': 'deployed', '2': 'rolled-back' });
   });
 
   test('a failing Job fails the deploy, with the Job\'s reason', async () => {

@@ -156,6 +156,8 @@ interface Plan {
 interface Before {
   resourceVersion?: string;
   generation?: number;
+  /** The release the live object belongs to (its kubeline.dev/release annotation). */
+  release?: string;
   /** kubeline's Apply entry in managedFields (fields and time), as JSON. */
   entry: string;
   /** That entry's time (ms; the API keeps whole seconds). */
@@ -172,8 +174,8 @@ function managerEntry(object: KubeObject): { entry: string; entryTime?: number }
 }
 
 function beforeOf(object: KubeObject): Before {
-  const metadata = (isRecord(object.metadata) ? object.metadata : {}) as { resourceVersion?: string; generation?: number };
-  return { resourceVersion: metadata.resourceVersion, generation: metadata.generation, ...managerEntry(object) };
+  const metadata = (isRecord(object.metadata) ? object.metadata : {}) as { resourceVersion?: string; generation?: number; annotations?: Record<string, string> };
+  return { resourceVersion: metadata.resourceVersion, generation: metadata.generation, release: metadata.annotations?.[RELEASE_ANNOTATION], ...managerEntry(object) };
 }
 
 /**
@@ -289,6 +291,19 @@ export async function applyBundle(client: KubeClient, objects: readonly KubeObje
   }
 
   const befores = dryRun ? new Map<string, Before | null>() : await liveState(client, plans.filter((p) => !p.newType));
+  // Another release's object is not taken over silently: its own next deploy would change or prune it.
+  if (options.release && !options.forceConflicts) {
+    const owned = plans.flatMap((p) => {
+      const other = befores.get(refKey(p.ref))?.release;
+      return other && other !== options.release ? [`${describeObject(p.ref)} belongs to release "${other}"`] : [];
+    });
+    if (owned.length) {
+      throw new ConfigurationError(
+        `${owned.length === 1 ? 'an object' : `${owned.length} objects`} of the bundle belong to another release (the ${RELEASE_ANNOTATION} annotation):\n  - ${owned.join('\n  - ')}\nDeploying them as release "${options.release}" would take them over, and the other release would change or prune them on its next deploy. Deploy them with that release, drop them from this bundle, or set force-conflicts: true to take them over.`,
+        'release',
+      );
+    }
+  }
 
   const applyOne = async (plan: Plan): Promise<AppliedObject> => {
     if (!dryRun) {

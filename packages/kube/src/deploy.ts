@@ -273,6 +273,8 @@ export async function deploy(settings: DeploySettings, cluster: DeployCluster, c
     }
     outcome.rollback = await rollBack({ client, store, previous, applied: outcome.applied, settings, applyOptions, log: info, signal: context.signal });
     if (outcome.rollback.to && !outcome.rollback.error && outcome.rollback.wait?.outcome === 'ready') {
+      // The revision that failed says so, and that the previous one is live again.
+      if (record) await store.setStatus(record, 'rolled-back', `${failure}; rolled back to revision ${outcome.rollback.to.revision}`).catch(() => undefined);
       outcome.status = 'rolled-back';
       outcome.revision = outcome.rollback.to.revision;
       outcome.images = outcome.rollback.to.images;
