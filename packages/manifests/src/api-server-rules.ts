@@ -59,7 +59,28 @@ export function apiServerRules(object: KubeObject): Found[] {
   }
   if (kind === 'Service' && isRecord(object.spec))
     records(object.spec.ports).forEach((port, i) => checkProtocol(port, ['spec', 'ports', i], out));
+  if ((kind === 'ConfigMap' || kind === 'Secret') && object.apiVersion === 'v1') checkDataSize(object, kind, out);
   return out;
+}
+
+/** The API server's limit on a ConfigMap's or Secret's data (pkg/apis/core/validation: MaxSecretSize, 1 MiB). */
+const MAX_DATA_BYTES = 1024 * 1024;
+
+/** Data and binaryData together within 1 MiB, counted as the server counts them (Secret data decoded from base64). */
+function checkDataSize(object: KubeObject, kind: string, out: Found[]): void {
+  let total = 0;
+  for (const field of ['data', 'binaryData', 'stringData'] as const) {
+    const map = object[field];
+    if (!isRecord(map)) continue;
+    for (const [key, value] of Object.entries(map)) {
+      if (typeof value !== 'string') continue;
+      const base64 = field === 'binaryData' || (kind === 'Secret' && field === 'data');
+      total += key.length + (base64 ? Buffer.from(value, 'base64').length : Buffer.byteLength(value));
+    }
+  }
+  if (total > MAX_DATA_BYTES) {
+    out.push(error('k8s/data-too-large', `${kind} data is ${total} bytes, over the API server's limit of ${MAX_DATA_BYTES} bytes (1 MiB)`, `Split it into several ${kind}s, or keep the large file elsewhere (a volume, an image, object storage).`, ['data']));
+  }
 }
 
 function checkPod(spec: unknown, metadata: Record<string, unknown>, path: FieldPath, metaPath: FieldPath, out: Found[], claims: readonly string[] = []): void {

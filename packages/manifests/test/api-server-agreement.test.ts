@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '@kubeline/k8s';
+import { apiServerRules } from '../src/api-server-rules';
 import { CustomResources } from '../src/crds';
 import { checkPolicies, DEFAULT_POLICY } from '../src/policies';
 import { type PipelineSettings, renderAndValidate } from '../src/pipeline';
@@ -232,5 +233,17 @@ describe('policies walk only real pod specs', () => {
     expect(custom.embedsPodSpec(object, ['spec', 'template', 'spec'])).toBe(true);
     expect(custom.embedsPodSpec(object, ['spec', 'pattern', 'spec'])).toBe(false);
     expect(custom.embedsPodSpec({ ...object, kind: 'Other' }, ['spec'])).toBeUndefined();
+  });
+});
+
+describe('ConfigMap and Secret size', () => {
+  test('over 1 MiB of data is an error, as the API server refuses it', () => {
+    const big = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { 'blob.txt': 'x'.repeat(1024 * 1024) } };
+    expect(apiServerRules(big).map((f) => f.rule)).toEqual(['k8s/data-too-large']);
+    expect(apiServerRules(big)[0].message).toMatch(/1048584 bytes, over the API server's limit of 1048576 bytes/);
+  });
+  test('a Secret is counted decoded: 900 kB of data in base64 (1.2 MB of text) is fine', () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { key: Buffer.alloc(900_000).toString('base64') } };
+    expect(apiServerRules(secret)).toEqual([]);
   });
 });
