@@ -77,6 +77,18 @@ describe('kustomize stays inside the workspace', () => {
     expectRefused(await render(ws, { path: 'k' }), /outside the workspace/);
   });
 
+  test.each([
+    'https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0',
+    'github.com/acme/platform//base?ref=main',
+    'git@github.com:acme/platform.git//base',
+  ])('a remote base (%s) is refused before kustomize tries the network: the render is offline', async (remote) => {
+    const ws = workspace({ 'k/kustomization.yaml': `resources:\n  - cm.yaml\n  - ${remote}\n`, 'k/cm.yaml': CM });
+    const started = Date.now();
+    const r = await render(ws, { path: 'k' });
+    expectRefused(r, /is remote; the render is offline[\s\S]*Vendor it/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   test('a base inside the workspace still renders, its findings traced to the base file and line', async () => {
     const ws = workspace({ 'base/kustomization.yaml': 'resources: [cm.yaml]\n', 'base/cm.yaml': `${CM}dataa:\n  c: d\n`, 'overlay/kustomization.yaml': 'resources: [../base]\n' });
     const r = await render(ws, { path: 'overlay' });

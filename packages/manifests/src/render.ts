@@ -123,6 +123,9 @@ async function renderKustomize(settings: RenderSettings, tools: RenderTools, wor
   };
 }
 
+/** A kustomize remote reference: a URL, `github.com/owner/repo//path?ref=…`, `git@host:…`. */
+const REMOTE = /^(https?:\/\/|git::|ssh:\/\/|git@|(github|gitlab|bitbucket)\.(com|org)\/)|\?ref=|\/\/.+\?/;
+
 // Fields whose entries may be kustomization folders: each gets its own load root.
 const KUSTOMIZATION_REFERENCES = ['resources', 'bases', 'components', 'generators', 'transformers', 'validators'];
 
@@ -131,7 +134,7 @@ const KUSTOMIZATION_REFERENCES = ['resources', 'bases', 'components', 'generator
  * reads (patches, generator files and envs, CRDs, OpenAPI schemas) inside its own folder, links
  * resolved, but lets it name other kustomization folders anywhere. Each kustomization folder it
  * would load is checked here to be inside the workspace, so together the files stay inside it.
- * Remote references (not on disk) are left to kustomize.
+ * Remote references (a URL, a git repository) are refused: the render is offline.
  */
 function refuseKustomizationsOut(dir: string, workspace: string): void {
   const root = realpathSync(workspace);
@@ -152,7 +155,15 @@ function refuseKustomizationsOut(dir: string, workspace: string): void {
       for (const entry of entries) {
         if (typeof entry !== 'string' || !entry) continue;
         const target = resolve(real, entry);
-        if (!lstatSync(target, { throwIfNoEntry: false })) continue;
+        if (!lstatSync(target, { throwIfNoEntry: false })) {
+          // Not on disk: kustomize would fetch it (git clone, HTTP), and the render is offline and reproducible.
+          if (REMOTE.test(entry))
+            throw new ConfigurationError(
+              `${displayPath(file)}: ${field} entry "${entry}" is remote; the render is offline and reads the repository only. Vendor it (copy that kustomization into the repository, pinned to the commit you use), then point ${field} at the copy.`,
+              'path',
+            );
+          continue;
+        }
         let leadsTo = target;
         try {
           leadsTo = realpathSync(target);
