@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RunResult, runLocalAction } from '@kubeline/runner';
+import { type RunRequest, type RunResult, runLocalAction } from '@kubeline/runner';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const demoDir = join(repoRoot, 'examples', 'demo');
@@ -29,7 +29,7 @@ export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(3
 export function act(
   action: string,
   inputs: Record<string, string>,
-  options: { workspace?: string; env?: Record<string, string>; eventName?: string; eventPath?: string; cancelWhen?: (line: string) => boolean } = {},
+  options: { workspace?: string; env?: Record<string, string>; eventName?: string; eventPath?: string; cancelWhen?: (line: string) => boolean; inspect?: RunRequest['inspect'] } = {},
 ): Promise<RunResult> {
   return runLocalAction({
     actionDir: join(repoRoot, 'actions', action),
@@ -39,6 +39,7 @@ export function act(
     eventName: options.eventName,
     eventPath: options.eventPath,
     cancelWhen: options.cancelWhen,
+    inspect: options.inspect,
     log: process.env.KUBELINE_TEST_LOG ? (l) => process.stderr.write(`[${action}] ${l}\n`) : undefined,
   });
 }

@@ -1,6 +1,6 @@
 /** Runs an action bundle the way the GitHub runner does: INPUT_* variables, file commands, event payload, post step, cancel. */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -27,6 +27,18 @@ export interface RunRequest {
   showDebug?: boolean;
   /** Cancels the main step as GitHub cancels a job (SIGINT) when a line it prints matches; the post step still runs. */
   cancelWhen?: (line: string) => boolean;
+  /** Sees what the steps left before the runner removes it: their output unmasked, the runner files, RUNNER_TEMP. */
+  inspect?: (left: Leftovers) => void;
+}
+
+/** What a run leaves for the next steps of a job (RunRequest.inspect). */
+export interface Leftovers {
+  /** Every line the steps printed, before masking. */
+  rawLog: string;
+  /** GITHUB_OUTPUT, GITHUB_STATE, GITHUB_ENV, GITHUB_PATH and GITHUB_STEP_SUMMARY, as written. */
+  files: Record<string, string>;
+  /** The files still in RUNNER_TEMP after the post step. */
+  runnerTemp: Array<{ path: string; content: Buffer }>;
 }
 
 export interface Annotation {
@@ -107,19 +119,30 @@ export async function runLocalAction(req: RunRequest): Promise<RunResult> {
     const masks: string[] = [];
     const annotations: Annotation[] = [];
     const logLines: string[] = [];
+    const rawLines: string[] = [];
     const emit = (line: string): void => {
       logLines.push(line);
       req.log?.(line);
     };
     const script = (rel: string): string => resolve(req.actionDir, rel);
-    const exitCode = await runStep(script(manifest.runs.main), env, req.workspace, masks, annotations, emit, req.showDebug, req.cancelWhen);
+    const exitCode = await runStep(script(manifest.runs.main), env, req.workspace, masks, annotations, emit, req.showDebug, req.cancelWhen, rawLines);
     let postExitCode: number | undefined;
     if (manifest.runs.post) {
       const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
       const postEnv = { ...env };
       for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v;
       emit(`Post ${actionName}`);
-      postExitCode = await runStep(script(manifest.runs.post), postEnv, req.workspace, masks, annotations, emit, req.showDebug);
+      postExitCode = await runStep(script(manifest.runs.post), postEnv, req.workspace, masks, annotations, emit, req.showDebug, undefined, rawLines);
+    }
+    if (req.inspect) {
+      const runnerFiles = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, readFileSync(f, 'utf8')]));
+      const left: Leftovers['runnerTemp'] = [];
+      for (const entry of readdirSync(runnerTemp, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile()) continue;
+        const path = join(entry.parentPath, entry.name);
+        left.push({ path, content: readFileSync(path) });
+      }
+      req.inspect({ rawLog: rawLines.join('\n'), files: runnerFiles, runnerTemp: left });
     }
     const outputs = parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
     return {
@@ -146,10 +169,12 @@ async function runStep(
   emit: (line: string) => void,
   showDebug = false,
   cancelWhen?: (line: string) => boolean,
+  rawLines?: string[],
 ): Promise<number> {
   const child = spawn(process.execPath, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let cancelled = false;
   const handle = (line: string): void => {
+    rawLines?.push(line);
     if (cancelWhen && !cancelled && cancelWhen(line)) {
       cancelled = true;
       child.kill('SIGINT');
