@@ -149,7 +149,7 @@ describe('env', () => {
     expect(lines(r)).toContain('spaced=[a b=c]');
     expect(lines(r)).toContain('docker-host=tcp://docker.invalid:2375');
     const command = lines(r).find((l) => l.startsWith('[command]') && / run /.test(l));
-    expect(command).toMatch(/docker run --name kubeline-/);
+    expect(command).toMatch(/docker run --name=kubeline-/);
     expect(command).not.toContain(secret);
     expect(r.log).not.toContain(secret);
     // The env file the values went through is gone with the run.

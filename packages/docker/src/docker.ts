@@ -113,24 +113,25 @@ export class DockerCli {
   }
 
   buildArgs(req: BuildRequest, builder: Builder): string[] {
+    // Every value joined to its flag (`--tag=…`): one that starts with `-` stays that flag's value, never an option of its own.
     const args = builder === 'buildx' ? ['buildx', 'build'] : ['build'];
     if (builder === 'buildx' && req.pushByDigest) {
       const names = req.pushByDigest.repositories.join(',');
-      args.push('--output', `type=image,"name=${names}",push-by-digest=true,name-canonical=true,push=true`);
-      args.push('--metadata-file', req.pushByDigest.metadataFile);
+      args.push(`--output=type=image,"name=${names}",push-by-digest=true,name-canonical=true,push=true`);
+      args.push(`--metadata-file=${req.pushByDigest.metadataFile}`);
     } else if (builder === 'buildx') args.push('--load');
-    args.push('--progress=plain', '--file', req.file, '--iidfile', req.iidFile);
-    if (req.target) args.push('--target', req.target);
-    for (const [k, v] of req.buildArgs) args.push('--build-arg', `${k}=${v}`);
-    for (const [id, file] of req.secretFiles) args.push('--secret', `id=${id},src=${file}`);
-    for (const [k, v] of Object.entries(req.labels)) args.push('--label', `${k}=${v}`);
-    for (const t of req.tags) args.push('--tag', t);
-    for (const c of req.cacheFrom) args.push('--cache-from', c);
-    if (builder === 'buildx') for (const c of req.cacheTo) args.push('--cache-to', c);
+    args.push('--progress=plain', `--file=${req.file}`, `--iidfile=${req.iidFile}`);
+    if (req.target) args.push(`--target=${req.target}`);
+    for (const [k, v] of req.buildArgs) args.push(`--build-arg=${k}=${v}`);
+    for (const [id, file] of req.secretFiles) args.push(`--secret=id=${id},src=${file}`);
+    for (const [k, v] of Object.entries(req.labels)) args.push(`--label=${k}=${v}`);
+    for (const t of req.tags) args.push(`--tag=${t}`);
+    for (const c of req.cacheFrom) args.push(`--cache-from=${c}`);
+    if (builder === 'buildx') for (const c of req.cacheTo) args.push(`--cache-to=${c}`);
     // The classic builder can only export an inline cache, embedded in the image.
-    else if (req.cacheTo.length) args.push('--build-arg', 'BUILDKIT_INLINE_CACHE=1');
+    else if (req.cacheTo.length) args.push('--build-arg=BUILDKIT_INLINE_CACHE=1');
     if (req.noCache) args.push('--no-cache');
-    if (req.platform) args.push('--platform', req.platform);
+    if (req.platform) args.push(`--platform=${req.platform}`);
     args.push(req.context);
     return args;
   }

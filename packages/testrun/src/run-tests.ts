@@ -53,7 +53,7 @@ class EnvFiles {
     }
     const file = join(this.dir, `env-${this.count++}`);
     writeFileSync(file, env.map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
-    return ['--env-file', file];
+    return [`--env-file=${file}`];
   }
 
   remove(): void {
@@ -94,10 +94,11 @@ export async function runTests(docker: DockerCli, settings: TestRunSettings): Pr
       await containers.createNetwork(id);
       await startServices(docker, containers, settings.services, { network: id, containerName: serviceName, envArgs: (env) => envFiles.args(env) });
     }
-    const args = ['run', '--name', testName, '--label', 'kubeline=run-tests', ...envFiles.args(settings.env)];
-    if (network) args.push('--network', network);
-    if (settings.workingDirectory) args.push('--workdir', workdir);
-    args.push('--entrypoint', '', '--', settings.image, ...shellCommand(settings.shell, settings.script));
+    // Values joined to their flags: one starting with `-` stays a value.
+    const args = ['run', `--name=${testName}`, '--label=kubeline=run-tests', ...envFiles.args(settings.env)];
+    if (network) args.push(`--network=${network}`);
+    if (settings.workingDirectory) args.push(`--workdir=${workdir}`);
+    args.push('--entrypoint=', '--', settings.image, ...shellCommand(settings.shell, settings.script));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

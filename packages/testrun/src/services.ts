@@ -32,7 +32,7 @@ export async function startServices(docker: DockerCli, containers: DockerContain
 /** Starts a service and waits for its HEALTHCHECK, if any, else for it to run; true when a health check vouches for it. */
 async function startService(docker: DockerCli, containers: DockerContainers, s: ServiceSpec, how: ServiceStart): Promise<boolean> {
   const name = how.containerName(s);
-  const args = ['run', '--detach', '--name', name, '--label', 'kubeline=run-tests', '--network', how.network, '--network-alias', s.name];
+  const args = ['run', '--detach', `--name=${name}`, '--label=kubeline=run-tests', `--network=${how.network}`, `--network-alias=${s.name}`];
   // `--` ends docker's options: the image is never read as one, whatever slipped past the input check.
   args.push(...how.envArgs(s.env), '--', s.image, ...s.command);
   const r = await docker.exec(args, { silent: true, allowFailure: true });
