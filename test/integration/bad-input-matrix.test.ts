@@ -10,7 +10,7 @@
 // Not generated: a 1 MB value (a runner passes inputs as environment variables, and Linux refuses one
 // over 128 KiB, so no workflow can give one) and invalid UTF-8 (a runner's inputs are UTF-8 strings;
 // the files actions read are checked for it where they are read).
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -31,6 +31,9 @@ const bin = join(work, 'bin');
   writeFileSync(join(bin, 'docker'), `#!/bin/sh\nprintf '%s\\n' "$@" >> '${dockerLog}'\necho --- >> '${dockerLog}'\ncase "$1" in inspect|image) echo '[]'; exit 0;; esac\necho "stand-in docker: not running $1" >&2\nexit 1\n`);
   chmodSync(join(bin, 'docker'), 0o755);
 }
+// The workspace the actions run in: a copy of the example app, so that what a value makes there stays out of the repository.
+const workspace = join(work, 'workspace');
+cpSync(join(repoRoot, 'examples', 'demo'), join(workspace, 'examples', 'demo'), { recursive: true });
 const manifest = join(work, 'app.yaml');
 writeFileSync(manifest, `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: matrix }\ndata: { a: "1" }\n`);
 
@@ -79,7 +82,7 @@ test('every input, every bad value: a clear message or data, never a command, ne
   const worker = async () => {
     for (let row = queue.shift(); row; row = queue.shift()) {
       const inputs = { ...BASE[row.action], [row.input]: row.value };
-      const r = await act(row.action, inputs, { env: { PATH: `${bin}:${process.env.PATH}`, DOCKER_HOST: 'unix:///nonexistent/docker.sock'} });
+      const r = await act(row.action, inputs, { workspace, env: { PATH: `${bin}:${process.env.PATH}`, DOCKER_HOST: 'unix:///nonexistent/docker.sock'} });
       for (const p of judge(r)) failures.push(`${row.action} ${row.input} (${row.name}): ${p}: ${r.annotations.find((a) => a.level === 'error')?.message ?? r.log.slice(-300)}`);
     }
   };
