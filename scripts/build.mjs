@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Bundles every action (and the local runner) with ncc into dist/<name>/index.js.
+// Bundles every action (and the local runner) with esbuild into dist/<name>/: index.js, the chunks
+// it loads lazily, licenses.txt (scripts/bundle.mjs says how and why).
 // `--check` rebuilds into a temporary folder and fails when dist/ differs:
 // dist/ is committed because the runner executes it straight from the repo.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { bundleAction } from './bundle.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const check = process.argv.includes('--check');
@@ -23,18 +25,12 @@ const assets = {
 };
 
 const out = check ? mkdtempSync(join(tmpdir(), 'kubeline-dist-')) : join(root, 'dist');
-const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
 for (const { name, entry } of entries) {
   if (only.length && !only.includes(name)) continue;
   const target = join(out, name);
   const fresh = `${target}.building`;
   rmSync(fresh, { recursive: true, force: true });
-  // --minify keeps bundles small and start-up fast; ncc emits ESM because the
-  // sources are ESM ("type": "module"), which @actions/* v3 require.
-  execFileSync(process.execPath, [ncc, 'build', entry, '-o', fresh, '--minify', '--no-source-map-register', '--quiet', '--license', 'licenses.txt'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  await bundleAction({ root, entry, outdir: fresh });
   for (const asset of assets[name] ?? []) copyFileSync(join(root, asset), join(fresh, basename(asset)));
   // Swap in whole: dist/<name> is never missing or half-written while a build runs.
   rmSync(target, { recursive: true, force: true });
@@ -50,10 +46,13 @@ if (check) {
   const stale = [];
   for (const { name } of entries) {
     if (only.length && !only.includes(name)) continue;
-    for (const file of ['index.js', ...(assets[name] ?? []).map((a) => basename(a))]) {
-      const fresh = readFileSync(join(out, name, file));
-      const committed = existsSync(join(root, 'dist', name, file)) ? readFileSync(join(root, 'dist', name, file)) : Buffer.alloc(0);
-      if (!fresh.equals(committed)) stale.push(`dist/${name}/${file}`);
+    // Every file: index.js, its chunks, the assets; a chunk left over from an older build is stale too.
+    const committedDir = join(root, 'dist', name);
+    const files = new Set([...readdirSync(join(out, name)), ...(existsSync(committedDir) ? readdirSync(committedDir) : [])]);
+    for (const file of [...files].sort()) {
+      const fresh = existsSync(join(out, name, file)) ? readFileSync(join(out, name, file)) : undefined;
+      const committed = existsSync(join(committedDir, file)) ? readFileSync(join(committedDir, file)) : undefined;
+      if (!fresh || !committed || !fresh.equals(committed)) stale.push(`dist/${name}/${file}`);
     }
   }
   rmSync(out, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { connect, KubeClient, microTime } from '../../packages/kube/src/index';
 import { act, demoDir, expectNoStackTrace, firstError, registryDigest, testbed, uniqueName } from '../support/actions';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { createRepository, gitIn, startGitHttpServer } from '../support/git-http';
+import { startGitHubApi } from '../support/github-api';
 
 const kubeconfigPath = process.env.KUBELINE_KUBECONFIG;
 if (!kubeconfigPath) throw new Error('The test cluster is not up: run `eval "$(scripts/cluster up)"` (it sets KUBELINE_KUBECONFIG), then the tests again.');
@@ -171,13 +172,13 @@ describe('refusals', () => {
     expect(r.conclusion).toBe('failure');
     expect(r.outputs.status).toBe('refused');
     expect(r.outputs.proof).toBe('');
-    expect(firstError(r)).toMatch(new RegExp(`^promote: staging's latest revision 2 of release demo in namespace ${failing} is failed: its images \\(${escape(bad)}\\) never proved healthy there\\. Staging runs revision 1 \\(${escape(good)}\\)`));
+    expect(firstError(r)).toMatch(new RegExp(`^promote: staging's latest revision 2 of release demo in namespace ${failing} is rolled-back: its images \\(${escape(bad)}\\) never proved healthy there\\. Staging runs revision 1 \\(${escape(good)}\\)`));
     expect(r.summary).toContain('**Refused:**');
 
     // Named explicitly, the failed digest is refused too.
     const named = await promote({ 'from-namespace': failing, 'from-release': 'demo', release: 'demo', namespace: production, images: `demo=${bad}`, manifests: await render('production', bad, production) });
     expect(named.outputs.status).toBe('refused');
-    expect(firstError(named)).toMatch(new RegExp(`${escape(bad)} never proved healthy in staging .*revision 2 ran them and is failed\\. Staging runs revision 1`));
+    expect(firstError(named)).toMatch(new RegExp(`${escape(bad)} never proved healthy in staging .*revision 2 ran them and is rolled-back\\. Staging runs revision 1`));
 
     expect(await liveImage(production)).toBe(before);
     expect(await records(production)).toEqual({ '1': { status: 'deployed' } });
@@ -450,6 +451,31 @@ images:
       expect(r.log + r.summary).not.toContain(token);
       expect(server.requests.some((q) => q.method === 'POST' && q.url.endsWith('/git-receive-pack') && q.status === 200)).toBe(true);
     } finally {
+      await server.close();
+    }
+  });
+
+  // The bundle's Octokit goes through the one undici the bundler keeps (scripts/bundle.mjs).
+  test('pull-request: true pushes a branch and opens a pull request through the GitHub API', async () => {
+    const token = `ghs_${randomBytes(18).toString('hex')}`;
+    const server = await startGitHttpServer({ root, token });
+    const name = uniqueName('env-pr');
+    const api = await startGitHubApi({ token, owner: 'env', repo: name });
+    try {
+      const bare = createRepository(join(root, 'env'), name, { [FILE]: KUSTOMIZATION });
+      const r = await promote(
+        { mode: 'gitops', 'from-namespace': staging, 'from-release': 'demo', repository: `${server.url}/${bare.slice(root.length + 1)}`, token, 'repository-file': FILE, 'pull-request': 'true' },
+        { env: { GITHUB_API_URL: api.url } },
+      );
+      expectNoStackTrace(r);
+      expect(r.conclusion).toBe('success');
+      expect(r.outputs['pull-request-url']).toBe(`${api.url}/env/${name}/pull/1`);
+      expect(api.pulls).toHaveLength(1);
+      expect(api.requests.find((q) => q.method === 'POST')?.authorization).toBe(`token ${token}`);
+      expect(gitIn(bare, 'show', `${api.pulls[0].head}:${FILE}`)).toMatch(new RegExp(`digest: "?${digest('a')}"?`));
+      expect(r.log + r.summary).not.toContain(token);
+    } finally {
+      await api.close();
       await server.close();
     }
   });

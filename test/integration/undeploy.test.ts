@@ -63,7 +63,7 @@ test('a preview environment: deployed into a namespace deploy created, deleted w
   expectNoStackTrace(down);
   expect(down.conclusion).toBe('success');
   expect(down.outputs.status).toBe('deleted');
-  expect(JSON.parse(down.outputs.objects).map((o: any) => `${o.kind}/${o.name}`).sort()).toEqual(['ConfigMap/web-config', 'Deployment/web', 'Service/web']);
+  expect(JSON.parse(down.outputs.objects).map((o: any) => `${o.kind}/${o.name} ${o.outcome}`).sort()).toEqual(['ConfigMap/web-config deleted', 'Deployment/web deleted', 'Service/web deleted']);
   expect(down.summary).toMatch(/Deleted 3 objects and the records of revision 1, then namespace `pr-42-\w+` \(created for this release\)/);
   const namespace = (await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })) as any;
   expect(namespace === undefined || namespace.status.phase === 'Terminating').toBe(true);

@@ -1,5 +1,4 @@
 /** The one wrapper for outside programs: argument arrays, log groups, masking, the stderr tail; `which`. */
-import * as actionsExec from '@actions/exec';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ExternalError } from './errors';
@@ -45,8 +44,11 @@ export async function run(command: string, args: readonly string[], options: Run
   let stdout = '';
   let stderr = '';
   let partial = '';
+  // Loaded on the first run, not at start: @actions/exec brings child_process, net and streams,
+  // which an action does not need to read its inputs (about 10 ms of every start).
+  const { exec } = await import('@actions/exec');
   const execute = async (): Promise<number> =>
-    actionsExec.exec(command, [...args], {
+    exec(command, [...args], {
       ignoreReturnCode: true,
       silent: options.silent ?? false,
       cwd: options.cwd,

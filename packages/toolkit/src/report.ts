@@ -25,6 +25,11 @@ export const stepState = {
   get: (name: string): string => core.getState(name),
 };
 
+/** Sets one of the step's outputs (GITHUB_OUTPUT): what later steps read as `steps.<id>.outputs.<name>`. */
+export function setOutput(name: string, value: string): void {
+  core.setOutput(name, value);
+}
+
 /** A path as the user knows it: relative to the workspace when inside it. */
 export function displayPath(path: string, workspace = process.env.GITHUB_WORKSPACE || process.cwd()): string {
   const rel = relative(workspace, path);
