@@ -71,9 +71,11 @@ function kubelinePlugin(root) {
       b.onResolve({ filter: /^undici$/ }, async (args) => {
         if (args.pluginData === 'kubeline') return undefined;
         undiciIndex ??= (await b.resolve('undici', { kind: 'import-statement', resolveDir: join(clientNode, 'dist'), pluginData: 'kubeline' })).path;
-        return { path: undiciIndex, namespace: 'kubeline-undici' };
+        // Relative to the checkout: esbuild names chunks by a hash that covers this path, and the same
+        // sources must build the same dist/ wherever they are checked out.
+        return { path: relative(root, undiciIndex), namespace: 'kubeline-undici' };
       });
-      b.onLoad({ filter: /.*/, namespace: 'kubeline-undici' }, (args) => ({ contents: UNDICI_ENTRY, resolveDir: dirname(args.path), loader: 'js' }));
+      b.onLoad({ filter: /.*/, namespace: 'kubeline-undici' }, (args) => ({ contents: UNDICI_ENTRY, resolveDir: dirname(join(root, args.path)), loader: 'js' }));
       // undici's HTTP parser comes as WebAssembly twice, with and without SIMD (72 kB each as base64);
       // the one without SIMD runs on every CPU and parses the same. (undici falls back to it anyway.)
       b.onResolve({ filter: /llhttp_simd-wasm\.js$/ }, (args) => ({ path: resolve(args.resolveDir, args.path.replace('llhttp_simd-wasm.js', 'llhttp-wasm.js')) }));
