@@ -79,7 +79,7 @@ test('a secret reaches RUN --mount=type=secret but no layer, history, log or lef
   // Not in the log, not even masked: nothing the action printed held it.
   expect(r.log).not.toContain(secret);
   expect(r.log).not.toContain('***');
-  expect(r.log).toMatch(/--secret id=token,src=\S+/);
+  expect(r.log).toMatch(/--secret=id=token,src=\S+/);
   expect(r.summary).not.toContain(secret);
 
   // The folder that held the secret file is gone.
