@@ -19,7 +19,9 @@
 //  Overhead = median kubeline cycle − median raw cycle. Target < 1000 ms.
 // deploy and KubeClient are bundled from the TypeScript source with ncc (bench/lib.mjs
 // importFromSource). Namespaces are named bench-gradual-*, deleted at the end (the cluster is shared).
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { clusterApi, ensureCluster, importFromSource, median, round, table } from './lib.mjs';
@@ -62,9 +64,6 @@ export async function gradualBench({ root, rounds = 3, notes = [], problems = []
     gradual: { strategy, steps: STEPS, stepDurationMs: 0, traffic: 'replicas', check: '', checkIntervalMs: 10_000, resume: false, abort: false, keepPreviousMs: 0 },
     delete: false,
   });
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'kubeline-bench-gradual-'));
   const bundleFile = (name, img) => {
     const file = join(dir, `${name}.yaml`);

@@ -1,27 +1,17 @@
 // deploy's release records against what was applied, on the test bed's control plane: the record is
 // written before the first object, so a first release refused mid-apply is cleaned up by the next
 // deploy; and an identity that may apply but not write records is refused before anything changes.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { connect, KubeClient } from '../../packages/kube/src/index';
-import { act, expectNoStackTrace, uniqueName } from '../support/actions';
+import { act, expectNoStackTrace } from '../support/actions';
+import { testCluster } from '../support/cluster';
 
-const kubeconfigPath = process.env.KUBELINE_KUBECONFIG;
-if (!kubeconfigPath) throw new Error('The test cluster is not up: run `eval "$(scripts/cluster up)"` (it sets KUBELINE_KUBECONFIG), then the tests again.');
-const kubeconfig = readFileSync(kubeconfigPath, 'utf8');
+const cluster = testCluster();
+const kubeconfig = cluster.kubeconfig;
 const work = mkdtempSync(join(tmpdir(), 'kubeline-records-'));
-let client: KubeClient;
-beforeAll(async () => {
-  const connection = await connect({ env: { ...process.env, KUBECONFIG: kubeconfigPath }, saveState: () => {}, setSecret: () => {} });
-  client = new KubeClient(connection.kubeConfig);
-});
-const namespaces: string[] = [];
-afterAll(async () => {
-  for (const ns of namespaces) await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch(() => undefined);
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 const file = (yaml: string): string => {
   const path = join(mkdtempSync(join(work, 'b-')), 'app.yaml');
   writeFileSync(path, yaml);
@@ -40,29 +30,27 @@ spec:
 const configMap = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: leftover }\ndata: { a: "1" }\n';
 
 test('a first release refused mid-apply is recorded as failed with what it created, and the next deploy prunes it', async () => {
-  const ns = uniqueName('records');
-  namespaces.push(ns);
+  const ns = cluster.namespace('records');
   // The ConfigMap is applied, then the API server refuses the Deployment (replicas: -1).
   const first = await act('deploy', { kubeconfig, manifests: file(`${configMap}---\n${deployment(-1)}`), release: 'web', namespace: ns, 'create-namespace': 'true' });
   expectNoStackTrace(first);
   expect(first.conclusion).toBe('failure');
-  expect(await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'leftover' })).toBeDefined();
-  const record = (await client.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'kubeline.release.web.v1' })) as any;
+  expect(await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'leftover' })).toBeDefined();
+  const record = (await cluster.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'kubeline.release.web.v1' })) as any;
   expect(record.metadata.labels['kubeline.dev/status']).toBe('failed');
   expect(JSON.parse(Buffer.from(record.data['release.json'], 'base64').toString()).objects.map((o: any) => o.kind)).toEqual(expect.arrayContaining(['ConfigMap', 'Deployment']));
   // The next release, without the ConfigMap: it goes.
   const second = await act('deploy', { kubeconfig, manifests: file(deployment(1)), release: 'web', namespace: ns });
   expect(second.outputs.status).toBe('deployed');
-  expect(await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'leftover' })).toBeUndefined();
+  expect(await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'leftover' })).toBeUndefined();
   expect(JSON.parse(second.outputs.objects)).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'ConfigMap', name: 'leftover', outcome: 'pruned' })]));
 });
 
 test('an identity that may apply but not write release records is refused before anything is applied, naming the rights it lacks', async () => {
-  const ns = uniqueName('records-rbac');
-  namespaces.push(ns);
-  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  await client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deployer', namespace: ns } });
-  await client.create({
+  const ns = cluster.namespace('records-rbac');
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await cluster.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deployer', namespace: ns } });
+  await cluster.client.create({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: { name: 'apply-only', namespace: ns },
@@ -72,14 +60,14 @@ test('an identity that may apply but not write release records is refused before
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'delete'] },
     ],
   });
-  await client.create({
+  await cluster.client.create({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
     metadata: { name: 'apply-only', namespace: ns },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'apply-only' },
     subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: ns }],
   });
-  const token = ((await client.request({ method: 'POST', path: `/api/v1/namespaces/${ns}/serviceaccounts/deployer/token`, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } })).body as any).status.token;
+  const token = ((await cluster.client.request({ method: 'POST', path: `/api/v1/namespaces/${ns}/serviceaccounts/deployer/token`, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } })).body as any).status.token;
   const config = parse(kubeconfig);
   config.users = [{ name: 'deployer', user: { token } }];
   config.contexts = [{ name: 'deployer', context: { cluster: config.clusters[0].name, user: 'deployer', namespace: ns } }];
@@ -92,23 +80,22 @@ test('an identity that may apply but not write release records is refused before
   expect(error).toMatch(/create secrets in namespace .*: the release record/);
   expect(error).toMatch(/patch secrets/);
   expect(error).not.toMatch(/patch apps\/deployments/);
-  expect(await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' })).toBeUndefined();
-  expect(await client.get({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: 'kubeline-web' })).toBeUndefined();
+  expect(await cluster.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' })).toBeUndefined();
+  expect(await cluster.client.get({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: 'kubeline-web' })).toBeUndefined();
 });
 
 test('an object of another release is not taken over silently: refused naming that release, taken over with force-conflicts', async () => {
-  const ns = uniqueName('records-owner');
-  namespaces.push(ns);
+  const ns = cluster.namespace('records-owner');
   const shared = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shared }\ndata: { owner: "a" }\n';
   expect((await act('deploy', { kubeconfig, manifests: file(shared), release: 'app-a', namespace: ns, 'create-namespace': 'true' })).outputs.status).toBe('deployed');
   const refused = await act('deploy', { kubeconfig, manifests: file(shared.replace('"a"', '"b"')), release: 'app-b', namespace: ns });
   expectNoStackTrace(refused);
   expect(refused.conclusion).toBe('failure');
   expect(refused.annotations.find((a) => a.level === 'error')?.message).toMatch(/ConfigMap .*shared belongs to release "app-a".*force-conflicts: true/s);
-  const live = (await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'shared' })) as any;
+  const live = (await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'shared' })) as any;
   expect([live.data.owner, live.metadata.annotations['kubeline.dev/release']]).toEqual(['a', 'app-a']);
   const taken = await act('deploy', { kubeconfig, manifests: file(shared.replace('"a"', '"b"')), release: 'app-b', namespace: ns, 'force-conflicts': 'true' });
   expect(taken.outputs.status).toBe('deployed');
-  const after = (await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'shared' })) as any;
+  const after = (await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'shared' })) as any;
   expect([after.data.owner, after.metadata.annotations['kubeline.dev/release']]).toEqual(['b', 'app-b']);
 });

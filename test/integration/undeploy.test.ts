@@ -2,26 +2,16 @@
 // namespace deploy created, then deleted with everything in it; a release deleted from a namespace
 // someone else owns, which stays with their objects; an object another tool also applies, kept and
 // named; and nothing to delete.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, KubeClient } from '../../packages/kube/src/index';
-import { act, expectNoStackTrace, uniqueName } from '../support/actions';
+import { act, expectNoStackTrace } from '../support/actions';
+import { testCluster } from '../support/cluster';
 
-const kubeconfigPath = process.env.KUBELINE_KUBECONFIG;
-if (!kubeconfigPath) throw new Error('The test cluster is not up: run `eval "$(scripts/cluster up)"` (it sets KUBELINE_KUBECONFIG), then the tests again.');
-const kubeconfig = readFileSync(kubeconfigPath, 'utf8');
+const cluster = testCluster();
+const kubeconfig = cluster.kubeconfig;
 const work = mkdtempSync(join(tmpdir(), 'kubeline-undeploy-'));
-let client: KubeClient;
-beforeAll(async () => {
-  const connection = await connect({ env: { ...process.env, KUBECONFIG: kubeconfigPath }, saveState: () => {}, setSecret: () => {} });
-  client = new KubeClient(connection.kubeConfig);
-});
-const namespaces: string[] = [];
-afterAll(async () => {
-  for (const ns of namespaces) await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch(() => undefined);
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const app = (): string => {
   const file = join(mkdtempSync(join(work, 'app-')), 'app.yaml');
@@ -51,12 +41,11 @@ data: { mode: preview }
   return file;
 };
 const deploy = (inputs: Record<string, string>) => act('deploy', { kubeconfig, release: 'web', timeout: '60s', ...inputs });
-const get = (kind: string, namespace: string, name: string, apiVersion = kind === 'Deployment' ? 'apps/v1' : 'v1') => client.get({ apiVersion, kind, namespace, name });
-const records = async (ns: string) => (await client.list('v1', 'Secret', { namespace: ns, labelSelector: 'kubeline.dev/release=web' })).length;
+const get = (kind: string, namespace: string, name: string, apiVersion = kind === 'Deployment' ? 'apps/v1' : 'v1') => cluster.client.get({ apiVersion, kind, namespace, name });
+const records = async (ns: string) => (await cluster.client.list('v1', 'Secret', { namespace: ns, labelSelector: 'kubeline.dev/release=web' })).length;
 
 test('a preview environment: deployed into a namespace deploy created, deleted with it', async () => {
-  const ns = uniqueName('pr-42');
-  namespaces.push(ns);
+  const ns = cluster.namespace('pr-42');
   const up = await deploy({ manifests: app(), namespace: ns, 'create-namespace': 'true' });
   expect(up.outputs.status).toBe('deployed');
   const down = await deploy({ namespace: ns, delete: 'true' });
@@ -65,18 +54,17 @@ test('a preview environment: deployed into a namespace deploy created, deleted w
   expect(down.outputs.status).toBe('deleted');
   expect(JSON.parse(down.outputs.objects).map((o: any) => `${o.kind}/${o.name} ${o.outcome}`).sort()).toEqual(['ConfigMap/web-config deleted', 'Deployment/web deleted', 'Service/web deleted']);
   expect(down.summary).toMatch(/Deleted 3 objects and the records of revision 1, then namespace `pr-42-\w+` \(created for this release\)/);
-  const namespace = (await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })) as any;
+  const namespace = (await cluster.client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })) as any;
   expect(namespace === undefined || namespace.status.phase === 'Terminating').toBe(true);
 });
 
 test('a namespace someone else owns stays, with their objects; ours and the records go', async () => {
-  const ns = uniqueName('shared');
-  namespaces.push(ns);
-  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'theirs', namespace: ns }, data: { a: '1' } });
+  const ns = cluster.namespace('shared');
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await cluster.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'theirs', namespace: ns }, data: { a: '1' } });
   expect((await deploy({ manifests: app(), namespace: ns })).outputs.status).toBe('deployed');
   // Another tool applies the Service too: it is no longer ours alone.
-  await client.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } }, { fieldManager: 'helm' });
+  await cluster.client.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } }, { fieldManager: 'helm' });
   const down = await deploy({ namespace: ns, delete: 'true' });
   expectNoStackTrace(down);
   expect(down.outputs.status).toBe('deleted');
@@ -85,7 +73,7 @@ test('a namespace someone else owns stays, with their objects; ours and the reco
   expect(await get('Service', ns, 'web')).toBeDefined();
   expect(down.summary).toMatch(/kept Service web: it is also applied by "helm"/);
   expect(await get('ConfigMap', ns, 'theirs')).toBeDefined();
-  expect(((await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })) as any).status.phase).toBe('Active');
+  expect(((await cluster.client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })) as any).status.phase).toBe('Active');
   expect(await records(ns)).toBe(0);
   // Deleting again: nothing to delete, still a success.
   const again = await deploy({ namespace: ns, delete: 'true' });
