@@ -182,6 +182,8 @@ async function diagnoseOne(client: KubeClient, item: DiagnoseInput, options: Dia
   d.events = grouped.slice(0, options.maxEvents ?? 10);
 
   d.causes.push(...causesOf(d.pods, grouped, pods.length));
+  // A failed Job's condition (what the wait saw) is a cause even before the controller's event about it is readable.
+  if (kindKey === 'batch/Job' && item.state === 'failed' && item.reason && !d.causes.includes(item.reason)) d.causes.push(item.reason);
   if (d.causes.length === 0 && isWorkload && kindKey !== '/Pod' && pods.length === 0 && workload) d.causes.push('it has no pods');
 
   const pick = logTarget(d.pods);
